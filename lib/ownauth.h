@@ -389,4 +389,14 @@ char *oa_discovery_document(const struct oa_conf *conf,
 /* A strong ETag ("\"...\"", malloc'd) for a body. */
 char *oa_etag(const char *body, size_t len);
 
+/* ------------------------------------------------------------------ */
+/* cgi.c: one request, FastCGI or plain CGI (section owned by cgi.c).  */
+
+/* (cgi.c declarations go here) */
+
+/* ------------------------------------------------------------------ */
+/* db.c: the Berkeley DB store (SPEC §5; section owned by db.c).       */
+
+/* (db.c declarations go here) */
+
 #endif /* OWNAUTH_H */
