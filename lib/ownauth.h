@@ -399,4 +399,19 @@ char *oa_etag(const char *body, size_t len);
 
 /* (db.c declarations go here) */
 
+/* ------------------------------------------------------------------ */
+/* req.c: query, form and cookie parsing (section owned by req.c).     */
+
+/* (req.c declarations go here) */
+
+/* ------------------------------------------------------------------ */
+/* cookie.c: sealed cookies (section owned by cookie.c).               */
+
+/* (cookie.c declarations go here) */
+
+/* ------------------------------------------------------------------ */
+/* http.c: upstream HTTP with libcurl (section owned by http.c).       */
+
+/* (http.c declarations go here) */
+
 #endif /* OWNAUTH_H */
