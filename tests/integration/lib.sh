@@ -217,6 +217,9 @@ hdr_count() {
 # --- lighttpd --------------------------------------------------------------
 
 LIGHTTPD=${LIGHTTPD:-/usr/sbin/lighttpd}
+# Words put before the lighttpd command (bench: "taskset -c 0"); the
+# command execs lighttpd, so $! is still lighttpd's PID.
+OA_LIGHTTPD_PREFIX=${OA_LIGHTTPD_PREFIX:-}
 
 # oa_lighttpd_conf DIR PORT: writes the base config to stdout: 127.0.0.1,
 # document root DIR/www (with ready.txt for the readiness poll), error
@@ -279,7 +282,7 @@ oa_lighttpd_start() {
 		cat "$d/configtest.out"
 		oa_die "lighttpd rejects $d/lighttpd.conf"
 	}
-	"$LIGHTTPD" -D -f "$d/lighttpd.conf" </dev/null >>"$d/stdout.log" 2>&1 &
+	$OA_LIGHTTPD_PREFIX "$LIGHTTPD" -D -f "$d/lighttpd.conf" </dev/null >>"$d/stdout.log" 2>&1 &
 	LIGHTTPD_PID=$!
 	oa_on_exit "oa_lighttpd_stop $LIGHTTPD_PID '$d'"
 	deadline=$((SECONDS + 10))
