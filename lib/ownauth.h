@@ -272,8 +272,12 @@ struct oa_provider {
 	char *issuer;              /* oidc: discovery base */
 	char *client_id;
 	char *client_secret;       /* from client_secret or client_secret_file;
-	                              wiped on free */
-	char *scope;
+	                              wiped on free; NULL when not set (and
+	                              when check_files = 0 left the file
+	                              unread) */
+	char *client_secret_file;  /* the path as configured, or NULL */
+	char *scope;               /* space-separated; oidc default
+	                              "openid email profile" */
 	char *authorization_endpoint;
 	char *token_endpoint;
 	char *userinfo_endpoint;
