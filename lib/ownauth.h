@@ -406,12 +406,315 @@ char *oa_etag(const char *body, size_t len);
 /* ------------------------------------------------------------------ */
 /* req.c: query, form and cookie parsing (section owned by req.c).     */
 
-/* (req.c declarations go here) */
+/*
+ * Declared parameters (STYLE "Validate at the boundary"). Each endpoint
+ * lists the parameters it accepts; oa_params_parse() decodes an
+ * application/x-www-form-urlencoded string (a query string or a POST
+ * body) against that list.
+ */
+#define OA_PARAMS_MAX_INPUT 16384  /* bytes of encoded input */
+#define OA_PARAMS_MAX_COUNT 64     /* name=value pairs, unknown included */
+
+/* A validator: 1 when the len bytes of v (NUL-terminated, no NUL inside)
+ * are acceptable, 0 when not. */
+typedef int (*oa_valid_fn)(const char *v, size_t len);
+
+struct oa_param_spec {
+	const char *name;     /* exact, case-sensitive */
+	size_t max_len;       /* decoded bytes; 0 means 1024 */
+	oa_valid_fn valid;    /* NULL: any bytes but NUL, CR, LF */
+	int required;         /* 1: absence is an error */
+};
+
+enum oa_param_error {
+	OA_PARAM_OK = 0,
+	OA_PARAM_TOO_LARGE,     /* input over OA_PARAMS_MAX_INPUT */
+	OA_PARAM_TOO_MANY,      /* over OA_PARAMS_MAX_COUNT pairs */
+	OA_PARAM_BAD_ENCODING,  /* '%' not followed by two hex digits */
+	OA_PARAM_DUPLICATE,     /* a declared name given twice */
+	OA_PARAM_CONTROL,       /* NUL, CR or LF after decoding */
+	OA_PARAM_TOO_LONG,      /* over the spec's max_len */
+	OA_PARAM_INVALID,       /* the spec's validator refused it */
+	OA_PARAM_MISSING,       /* a required parameter is absent */
+	OA_PARAM_NOMEM,
+};
+
+/* The result of a parse. v[i] / len[i] is the decoded value of spec[i]
+ * (malloc'd, NUL-terminated), or NULL when absent or refused. */
+struct oa_params {
+	const struct oa_param_spec *spec;  /* borrowed */
+	size_t nspec;
+	char **v;
+	size_t *len;
+	enum oa_param_error err;   /* the first problem found, or OA_PARAM_OK */
+	const char *err_name;      /* the declared name it concerns (borrowed
+	                              from spec), or NULL */
+	char err_desc[160];        /* "state: duplicate parameter": safe for
+	                              error_description (RFC 6749 NQSCHAR) and
+	                              for HTML; never contains input bytes */
+};
+
+/*
+ * Parses len bytes of in (need not be NUL-terminated) as name=value pairs
+ * separated by '&': '+' is a space, %XX is strict (a bad escape is an
+ * error), a value given empty ("state=") counts as absent (RFC 6749
+ * §3.1), and unknown names are ignored (RFC 6749 §3.1, §3.2) without
+ * their value being decoded. Each declared name may appear at most once
+ * (a duplicate refuses both copies); values with NUL, CR or LF, values
+ * over max_len and values the validator refuses are not stored.
+ * Parsing goes on after a problem so that the values that did pass (such
+ * as state, to echo in the error redirect) are available; err/err_name/
+ * err_desc describe the first problem. spec must outlive the result.
+ * Returns the result (check ->err) or NULL when out of memory or when
+ * spec is NULL or nspec is 0; free it with oa_params_free().
+ */
+struct oa_params *oa_params_parse(const struct oa_param_spec *spec,
+    size_t nspec, const char *in, size_t len);
+/* The value of the declared parameter name (borrowed), or NULL when it
+ * is absent, refused or not declared. */
+const char *oa_params_get(const struct oa_params *p, const char *name);
+/* Wipes every value (they may be codes, verifiers, refresh tokens) and
+ * frees p. NULL is a no-op. */
+void oa_params_free(struct oa_params *p);
+/* A fixed English phrase for an error ("duplicate parameter"). */
+const char *oa_param_error_str(enum oa_param_error err);
+
+/* Validators (oa_valid_fn). All refuse the empty string. */
+/* RFC 6749 Appendix A VSCHAR: printable ASCII %x20-7E (state, code,
+ * refresh_token, client_secret). */
+int oa_valid_vschar(const char *v, size_t len);
+/* Printable ASCII without space %x21-7E. */
+int oa_valid_printable(const char *v, size_t len);
+/* RFC 3986 unreserved: [A-Za-z0-9-._~]. */
+int oa_valid_unreserved(const char *v, size_t len);
+/* base64url alphabet [A-Za-z0-9-_] (our own codes and tokens). */
+int oa_valid_b64url(const char *v, size_t len);
+/* RFC 7636 §4.1 code_verifier: 43 to 128 unreserved characters. */
+int oa_valid_pkce_verifier(const char *v, size_t len);
+/* RFC 7636 §4.2 S256 code_challenge: exactly 43 base64url characters,
+ * the canonical encoding of 32 bytes (the last one carries 2 zero bits). */
+int oa_valid_pkce_challenge(const char *v, size_t len);
+/* client_id: [A-Za-z0-9._~:@+-]. */
+int oa_valid_client_id(const char *v, size_t len);
+/* A URI (redirect_uri, iss): only RFC 3986 characters (unreserved,
+ * reserved and '%'): no space, control, quote, '<', '>', '\', '^', '`',
+ * '{', '|', '}' or non-ASCII byte. */
+int oa_valid_uri(const char *v, size_t len);
+/* RFC 6749 §3.3 scope: NQCHAR tokens separated by single spaces. */
+int oa_valid_scope(const char *v, size_t len);
+/* A space-separated list of names [A-Za-z0-9_] (response_type, prompt),
+ * RFC 6749 Appendix A response-name. */
+int oa_valid_names(const char *v, size_t len);
+/* A word [A-Za-z0-9._:-] (grant_type, code_challenge_method,
+ * token_type_hint, error). */
+int oa_valid_word(const char *v, size_t len);
+/* Valid UTF-8 without any C0/C1 control character or DEL (login_hint,
+ * error_description, Apple's "user" JSON). Refuses overlong forms,
+ * surrogates and code points above U+10FFFF. */
+int oa_valid_text(const char *v, size_t len);
+
+/*
+ * Cookie request header (RFC 6265 §4.2.1, §5.4): "a=1; b=2". Lenient on
+ * spaces and tabs around pairs, names and values; a pair without '=' is
+ * skipped; values are kept as sent (quotes included). Strict on control
+ * bytes: any byte below 0x20 other than TAB, or DEL, refuses the whole
+ * header. Bytes >= 0x80 (other applications' cookies) are allowed.
+ */
+#define OA_COOKIES_MAX_INPUT 16384
+#define OA_COOKIES_MAX_COUNT 200
+
+struct oa_cookies {
+	char *buf;       /* one copy of the header, wiped on free */
+	size_t buflen;
+	char **names;    /* point into buf */
+	char **values;
+	size_t n;
+};
+
+/* Parses the Cookie header (header may be NULL or "": an empty set).
+ * Refuses (-1) an input over OA_COOKIES_MAX_INPUT bytes or with more
+ * than OA_COOKIES_MAX_COUNT pairs, and control bytes. Writes *out (free
+ * with oa_cookies_free) and returns 0, or returns -1. */
+int oa_cookies_parse(const char *header, size_t len,
+    struct oa_cookies **out);
+
+enum oa_cookie_lookup {
+	OA_COOKIE_FOUND = 0,
+	OA_COOKIE_ABSENT,
+	/* The name appears more than once. A browser sends several cookies
+	 * of one name when they differ in Domain or Path; for our own
+	 * cookies that means another host or path tossed one in (cookie
+	 * tossing), and we cannot tell which is ours: refuse them all. */
+	OA_COOKIE_DUPLICATE,
+};
+/* Looks name up (exact match). On OA_COOKIE_FOUND writes the value
+ * (borrowed from c) into *value; otherwise *value is untouched. */
+enum oa_cookie_lookup oa_cookies_get(const struct oa_cookies *c,
+    const char *name, const char **value);
+/* Wipes and frees. NULL is a no-op. */
+void oa_cookies_free(struct oa_cookies *c);
+
+/*
+ * Building URLs and forms.
+ */
+/* Percent-encodes len bytes of s: RFC 3986 unreserved bytes are kept,
+ * every other byte becomes %XX (upper case). Malloc'd, or NULL. */
+char *oa_url_encode(const char *s, size_t len);
+
+struct oa_kv {
+	const char *name;
+	const char *value;   /* NULL: the pair is skipped */
+};
+
+enum oa_url_part {
+	OA_URL_QUERY = 0,    /* ?a=1 or &a=1 after an existing query */
+	OA_URL_FRAGMENT,     /* #a=1 (RFC 6749 §4.2.2) */
+};
+/* Appends the n pairs, percent-encoded, to base (a redirect_uri used as
+ * registered): in the query, after an existing one ("?x=1" gets "&a=1",
+ * a trailing '?' or '&' gets no extra separator), or as the fragment. A
+ * base that already has a fragment is refused (RFC 6749 §3.1.2). A base
+ * with a query keeps it in both cases. Returns the malloc'd URL or NULL. */
+char *oa_url_append(const char *base, enum oa_url_part part,
+    const struct oa_kv *kv, size_t n);
+/* The n pairs as an application/x-www-form-urlencoded body "a=1&b=2"
+ * (values percent-encoded as oa_url_encode does). Malloc'd, or NULL. The
+ * caller wipes it with oa_secret_free when it holds secrets. */
+char *oa_form_encode(const struct oa_kv *kv, size_t n);
+
+/* HTML-escapes s for text and quoted attribute values: & < > " ' become
+ * &amp; &lt; &gt; &quot; &#39;. Malloc'd, or NULL. */
+char *oa_html_escape(const char *s);
 
 /* ------------------------------------------------------------------ */
 /* cookie.c: sealed cookies (section owned by cookie.c).               */
 
-/* (cookie.c declarations go here) */
+/*
+ * Sealing: AES-256-GCM with the keyring's 32-byte cookie_key.
+ *   value = base64url(version || nonce[12] || ciphertext || tag[16])
+ *   plaintext = issued (8 bytes, big-endian seconds) || data
+ *   AAD = version || cookie name
+ * so a value moved to another cookie name, altered in any byte, sealed
+ * with another key or older than max_age does not open.
+ */
+#define OA_SEAL_VERSION 1
+#define OA_SEAL_MAX_DATA 8192   /* bytes of data sealed */
+#define OA_SEAL_MAX_VALUE 11100 /* characters of a sealed value */
+#define OA_SEAL_SKEW 60         /* seconds an issue time may be ahead */
+
+enum oa_seal_result {
+	OA_SEAL_OK = 0,
+	OA_SEAL_MALFORMED,    /* not base64url, too short or too long */
+	OA_SEAL_BAD_VERSION,
+	OA_SEAL_BAD_TAG,      /* tampered, wrong key or wrong name */
+	OA_SEAL_EXPIRED,      /* older than max_age, or issued in the future */
+	OA_SEAL_ERROR,        /* out of memory, OpenSSL failure */
+};
+/* A short phrase for logs ("authentication tag mismatch"). */
+const char *oa_seal_result_str(enum oa_seal_result r);
+
+/* Seals len bytes of data (len <= OA_SEAL_MAX_DATA) for the cookie called
+ * name, issued at now. Returns the malloc'd value or NULL. */
+char *oa_cookie_seal(const uint8_t key[32], const char *name,
+    const void *data, size_t len, time_t now);
+/* Opens a sealed value (vlen characters of value) for the cookie called
+ * name, refusing one issued more than max_age seconds before now or more
+ * than OA_SEAL_SKEW seconds after it. On OA_SEAL_OK writes the malloc'd
+ * data (NUL-terminated, the NUL not counted) into *out and its length
+ * into *outlen (may be NULL); the caller wipes and frees it
+ * (OPENSSL_cleanse + free, or oa_secret_free for text). */
+enum oa_seal_result oa_cookie_open(const uint8_t key[32], const char *name,
+    const char *value, size_t vlen, time_t now, long max_age,
+    uint8_t **out, size_t *outlen);
+
+/*
+ * Set-Cookie values. Every cookie is HttpOnly, Path is the issuer's path
+ * (or "/") - never wider (SECURITY 23) - and Secure unless the issuer is
+ * http on a loopback host. Names carry the strongest prefix the issuer
+ * allows: "__Host-" for https with no path, "__Secure-" for https with a
+ * path, none for http loopback.
+ */
+enum oa_samesite {
+	OA_SAMESITE_LAX = 0,
+	OA_SAMESITE_STRICT,
+};
+/* "NAME=VALUE; Path=P; Max-Age=N; HttpOnly[; Secure]; SameSite=S" for
+ * base (the name without prefix; [A-Za-z0-9_-]) under issuer. value must
+ * be cookie-octets (RFC 6265 §4.1.1; "" clears). max_age >= 0 (0 clears
+ * the cookie). Returns malloc'd text or NULL (bad issuer, path with ';'
+ * or ',', bad value). */
+char *oa_cookie_header(const char *issuer, const char *base,
+    const char *value, long max_age, enum oa_samesite samesite);
+/* The full cookie name (prefix + base) for issuer, malloc'd, or NULL. */
+char *oa_cookie_name(const char *issuer, const char *base);
+
+/*
+ * The in-flight login cookie (SPEC §2.1): up to OA_LOGIN_MAX logins (one
+ * per tab), oldest first, sealed as compact JSON under the name
+ * oa_cookie_name(issuer, OA_LOGIN_COOKIE), SameSite=Lax, Max-Age
+ * OA_LOGIN_TTL. Each login also expires OA_LOGIN_TTL after its creation.
+ */
+#define OA_LOGIN_COOKIE "ownauth_login"
+#define OA_REFRESH_COOKIE "ownauth_refresh"
+#define OA_LOGIN_MAX 3
+#define OA_LOGIN_TTL 600
+#define OA_LOGIN_MAX_VALUE 3000  /* characters of the sealed value: the
+                                    whole Set-Cookie stays under 3.3 KB */
+#define OA_LOGIN_MAX_FIELD 2048  /* bytes of one field */
+
+/* One in-flight login. Every string is malloc'd and wiped on free; NULL
+ * when absent. state and provider are required. */
+struct oa_login {
+	char *state;           /* the upstream state we sent (random) */
+	char *provider;        /* provider name, for the mix-up check */
+	char *client_id;
+	char *redirect_uri;    /* exactly as registered */
+	char *client_state;    /* the client's state, echoed back */
+	char *client_nonce;    /* copied into the ID token */
+	char *code_challenge;  /* S256, from the client */
+	char *response_type;   /* "code" or "token" */
+	char *scope;           /* as the client asked */
+	char *verifier;        /* our PKCE code_verifier towards upstream */
+	char *nonce;           /* our nonce towards an OIDC upstream */
+	time_t created;
+};
+
+struct oa_logins {
+	struct oa_login *v[OA_LOGIN_MAX];   /* oldest first */
+	size_t n;
+};
+
+/* An empty set, or NULL when out of memory. */
+struct oa_logins *oa_logins_new(void);
+void oa_logins_free(struct oa_logins *set);
+void oa_login_free(struct oa_login *login);
+/* Adds a deep copy of login (state and provider required; created is
+ * set to now when 0), evicting the oldest when OA_LOGIN_MAX are already
+ * in flight. 0 or -1. */
+int oa_logins_add(struct oa_logins *set, const struct oa_login *login);
+/* Finds the login whose state equals state (constant time), removes it
+ * from set and writes it (caller frees with oa_login_free) into *out.
+ * Returns 0, or -1 when none matches (NULL state never matches). The
+ * caller then checks login->provider against the callback's provider. */
+int oa_logins_take(struct oa_logins *set, const char *state,
+    struct oa_login **out);
+/* Serialises set (compact JSON) and seals it under cookie name at now;
+ * while the value would be longer than OA_LOGIN_MAX_VALUE the oldest
+ * login is evicted from set. Returns the malloc'd value, or NULL (also
+ * when the set is empty or the newest login alone is too long). */
+char *oa_logins_seal(const uint8_t key[32], const char *name,
+    struct oa_logins *set, time_t now);
+/* Opens a login cookie value (value NULL or "": an empty set). Logins
+ * older than OA_LOGIN_TTL are dropped. On OA_SEAL_OK writes the set into
+ * *out; otherwise (tampered, expired, malformed content:
+ * OA_SEAL_MALFORMED) *out is untouched and the caller starts afresh. */
+enum oa_seal_result oa_logins_open(const uint8_t key[32], const char *name,
+    const char *value, time_t now, struct oa_logins **out);
+/* The Set-Cookie value that stores set for issuer (sealed, evicting as
+ * oa_logins_seal does), or the clearing cookie (Max-Age=0) when set is
+ * empty or NULL. Malloc'd, or NULL. */
+char *oa_logins_cookie(const uint8_t key[32], const char *issuer,
+    struct oa_logins *set, time_t now);
 
 /* ------------------------------------------------------------------ */
 /* http.c: upstream HTTP with libcurl (section owned by http.c).       */

@@ -1,0 +1,719 @@
+/*
+ * cookie.c - sealed cookies and the in-flight login cookie.
+ *
+ * A sealed value is AES-256-GCM under the key directory's cookie key:
+ * confidential (the upstream PKCE verifier and nonce ride in it) and
+ * integrity-protected (a flipped bit, another key, or a value copied
+ * under another cookie name fails the tag check). The issue time is
+ * inside the plaintext, so an old value cannot be replayed past max_age
+ * even when the browser kept it longer than Max-Age said.
+ *
+ * Nonces are 96 random bits per seal; with one key that stays far below
+ * the 2^32 messages NIST SP 800-38D §8.3 allows for random nonces.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cJSON.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include "ownauth.h"
+
+#define NONCE_LEN 12
+#define TAG_LEN 16
+#define TIME_LEN 8
+#define HEAD_LEN (1 + NONCE_LEN)
+#define OVERHEAD (HEAD_LEN + TIME_LEN + TAG_LEN)
+
+const char *
+oa_seal_result_str(enum oa_seal_result r)
+{
+	switch (r) {
+	case OA_SEAL_OK:
+		return "ok";
+	case OA_SEAL_MALFORMED:
+		return "malformed sealed value";
+	case OA_SEAL_BAD_VERSION:
+		return "unknown sealed value version";
+	case OA_SEAL_BAD_TAG:
+		return "authentication tag mismatch";
+	case OA_SEAL_EXPIRED:
+		return "sealed value expired";
+	case OA_SEAL_ERROR:
+		return "internal error";
+	}
+	return "unknown result";
+}
+
+static void
+put_be64(uint8_t *p, int64_t v)
+{
+	uint64_t u = (uint64_t)v;
+	int i;
+
+	for (i = 7; i >= 0; i--) {
+		p[i] = (uint8_t)(u & 0xff);
+		u >>= 8;
+	}
+}
+
+static int64_t
+get_be64(const uint8_t *p)
+{
+	uint64_t u = 0;
+	int i;
+
+	for (i = 0; i < 8; i++)
+		u = (u << 8) | p[i];
+	return (int64_t)u;
+}
+
+char *
+oa_cookie_seal(const uint8_t key[32], const char *name, const void *data,
+    size_t len, time_t now)
+{
+	EVP_CIPHER_CTX *ctx = NULL;
+	uint8_t *buf = NULL, ts[TIME_LEN];
+	const uint8_t ver = OA_SEAL_VERSION;
+	size_t total;
+	char *out = NULL;
+	int n, off;
+
+	if (key == NULL || name == NULL || (data == NULL && len > 0) ||
+	    len > OA_SEAL_MAX_DATA) {
+		oa_log(OA_LOG_ERROR, "oa_cookie_seal: bad arguments");
+		return NULL;
+	}
+	total = OVERHEAD + len;
+	if ((buf = malloc(total)) == NULL) {
+		oa_log(OA_LOG_ERROR, "oa_cookie_seal: out of memory");
+		goto out;
+	}
+	buf[0] = ver;
+	if (oa_random(buf + 1, NONCE_LEN) != 0) {
+		oa_log(OA_LOG_ERROR, "oa_cookie_seal: oa_random failed");
+		goto out;
+	}
+	put_be64(ts, (int64_t)now);
+	if ((ctx = EVP_CIPHER_CTX_new()) == NULL ||
+	    EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, buf + 1) !=
+	        1 ||
+	    EVP_EncryptUpdate(ctx, NULL, &n, &ver, 1) != 1 ||
+	    EVP_EncryptUpdate(
+	        ctx, NULL, &n, (const uint8_t *)name, (int)strlen(name)) != 1 ||
+	    EVP_EncryptUpdate(ctx, buf + HEAD_LEN, &n, ts, TIME_LEN) != 1) {
+		oa_log(OA_LOG_ERROR, "oa_cookie_seal: EVP_Encrypt failed");
+		goto out;
+	}
+	off = HEAD_LEN + n;
+	if (len > 0) {
+		if (EVP_EncryptUpdate(ctx, buf + off, &n, data, (int)len) !=
+		    1) {
+			oa_log(OA_LOG_ERROR,
+			    "oa_cookie_seal: EVP_EncryptUpdate "
+			    "failed");
+			goto out;
+		}
+		off += n;
+	}
+	if (EVP_EncryptFinal_ex(ctx, buf + off, &n) != 1 ||
+	    (size_t)(off + n) != total - TAG_LEN ||
+	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, TAG_LEN,
+	        buf + total - TAG_LEN) != 1) {
+		oa_log(OA_LOG_ERROR, "oa_cookie_seal: EVP_EncryptFinal failed");
+		goto out;
+	}
+	if ((out = oa_b64url_encode(buf, total)) == NULL)
+		oa_log(OA_LOG_ERROR, "oa_cookie_seal: oa_b64url_encode failed");
+out:
+	EVP_CIPHER_CTX_free(ctx);
+	if (buf != NULL) {
+		OPENSSL_cleanse(buf, total);
+		free(buf);
+	}
+	OPENSSL_cleanse(ts, sizeof(ts));
+	return out;
+}
+
+enum oa_seal_result
+oa_cookie_open(const uint8_t key[32], const char *name, const char *value,
+    size_t vlen, time_t now, long max_age, uint8_t **out, size_t *outlen)
+{
+	EVP_CIPHER_CTX *ctx = NULL;
+	uint8_t *raw = NULL, *pt = NULL, tag[TAG_LEN];
+	size_t rawlen = 0, ctlen = 0;
+	enum oa_seal_result r = OA_SEAL_ERROR;
+	int64_t issued;
+	int n, off;
+
+	if (key == NULL || name == NULL || out == NULL || max_age < 0)
+		return OA_SEAL_ERROR;
+	if (value == NULL || vlen > OA_SEAL_MAX_VALUE)
+		return OA_SEAL_MALFORMED;
+	if (oa_b64url_decode(value, vlen, &raw, &rawlen) != 0)
+		return OA_SEAL_MALFORMED;
+	if (rawlen < OVERHEAD) {
+		r = OA_SEAL_MALFORMED;
+		goto out;
+	}
+	if (raw[0] != OA_SEAL_VERSION) {
+		r = OA_SEAL_BAD_VERSION;
+		goto out;
+	}
+	ctlen = rawlen - HEAD_LEN - TAG_LEN;
+	memcpy(tag, raw + rawlen - TAG_LEN, TAG_LEN);
+	if ((pt = malloc(ctlen + 1)) == NULL)
+		goto out;
+	if ((ctx = EVP_CIPHER_CTX_new()) == NULL ||
+	    EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, raw + 1) !=
+	        1 ||
+	    EVP_DecryptUpdate(ctx, NULL, &n, raw, 1) != 1 ||
+	    EVP_DecryptUpdate(
+	        ctx, NULL, &n, (const uint8_t *)name, (int)strlen(name)) != 1 ||
+	    EVP_DecryptUpdate(ctx, pt, &n, raw + HEAD_LEN, (int)ctlen) != 1 ||
+	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, TAG_LEN, tag) !=
+	        1) {
+		oa_log(OA_LOG_ERROR, "oa_cookie_open: EVP_Decrypt failed");
+		goto out;
+	}
+	off = n;
+	/* GCM checks the tag here, in constant time. */
+	if (EVP_DecryptFinal_ex(ctx, pt + off, &n) != 1) {
+		r = OA_SEAL_BAD_TAG;
+		goto out;
+	}
+	off += n;
+	if ((size_t)off != ctlen)
+		goto out;
+	issued = get_be64(pt);
+	/* Written so that no subtraction can overflow: issued is any
+	 * 64-bit value, now and max_age are sane. */
+	if (issued > (int64_t)now + OA_SEAL_SKEW ||
+	    issued < (int64_t)now - (int64_t)max_age) {
+		r = OA_SEAL_EXPIRED;
+		goto out;
+	}
+	memmove(pt, pt + TIME_LEN, ctlen - TIME_LEN);
+	pt[ctlen - TIME_LEN] = '\0';
+	OPENSSL_cleanse(pt + ctlen - TIME_LEN + 1, TIME_LEN);
+	*out = pt;
+	if (outlen != NULL)
+		*outlen = ctlen - TIME_LEN;
+	pt = NULL;
+	r = OA_SEAL_OK;
+out:
+	EVP_CIPHER_CTX_free(ctx);
+	if (pt != NULL) {
+		OPENSSL_cleanse(pt, ctlen + 1);
+		free(pt);
+	}
+	if (raw != NULL) {
+		OPENSSL_cleanse(raw, rawlen);
+		free(raw);
+	}
+	return r;
+}
+
+/* ------------------------------------------------------------------ */
+/* Set-Cookie.                                                         */
+
+enum cookie_scope {
+	SCOPE_HOST,     /* https, no path: __Host-, Secure, Path=/ */
+	SCOPE_SECURE,   /* https with a path: __Secure-, Secure */
+	SCOPE_LOOPBACK, /* http on a loopback host: no prefix, no Secure */
+};
+
+/*
+ * Works out how cookies are scoped for issuer and writes the malloc'd
+ * Path attribute value. 0 or -1.
+ */
+static int
+issuer_scope(const char *issuer, enum cookie_scope *scope, char **pathp)
+{
+	char *scheme = NULL, *host = NULL, *path = NULL;
+	size_t i;
+	int rc = -1;
+
+	if (issuer == NULL ||
+	    oa_url_split(issuer, &scheme, &host, NULL, &path) != 0) {
+		oa_log(OA_LOG_ERROR, "cookie: cannot parse the issuer URL");
+		goto out;
+	}
+	if (strcmp(scheme, "https") == 0)
+		*scope = path[0] == '\0' || strcmp(path, "/") == 0
+		    ? SCOPE_HOST
+		    : SCOPE_SECURE;
+	else if (strcmp(scheme, "http") == 0 && oa_host_is_loopback(host))
+		*scope = SCOPE_LOOPBACK;
+	else {
+		oa_log(OA_LOG_ERROR,
+		    "cookie: the issuer is http on a host "
+		    "that is not loopback");
+		goto out;
+	}
+	/* RFC 6265 §4.1.1 path-value: no CTL and no ';'. We also refuse
+	 * ',' (old folding) and anything but a plain path. */
+	for (i = 0; path[i] != '\0'; i++) {
+		unsigned char c = (unsigned char)path[i];
+		if (c <= 0x20 || c >= 0x7f || c == ';' || c == ',' ||
+		    c == '?' || c == '#' || c == '"' || c == '\\') {
+			oa_log(OA_LOG_ERROR,
+			    "cookie: the issuer path has a "
+			    "character not allowed in a cookie Path");
+			goto out;
+		}
+	}
+	if (path[0] == '\0') {
+		free(path);
+		if ((path = strdup("/")) == NULL)
+			goto out;
+	}
+	*pathp = path;
+	path = NULL;
+	rc = 0;
+out:
+	free(scheme);
+	free(host);
+	free(path);
+	return rc;
+}
+
+static int
+valid_base(const char *base)
+{
+	size_t i;
+
+	if (base == NULL || base[0] == '\0' || strlen(base) > 64)
+		return 0;
+	for (i = 0; base[i] != '\0'; i++) {
+		unsigned char c = (unsigned char)base[i];
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		        (c >= '0' && c <= '9') || c == '_' || c == '-'))
+			return 0;
+	}
+	return 1;
+}
+
+/* RFC 6265 §4.1.1 cookie-octet. */
+static int
+valid_value(const char *v)
+{
+	size_t i;
+
+	for (i = 0; v[i] != '\0'; i++) {
+		unsigned char c = (unsigned char)v[i];
+		if (c < 0x21 || c > 0x7e || c == '"' || c == ',' || c == ';' ||
+		    c == '\\')
+			return 0;
+	}
+	return 1;
+}
+
+static const char *
+scope_prefix(enum cookie_scope scope)
+{
+	switch (scope) {
+	case SCOPE_HOST:
+		return "__Host-";
+	case SCOPE_SECURE:
+		return "__Secure-";
+	case SCOPE_LOOPBACK:
+		break;
+	}
+	return "";
+}
+
+char *
+oa_cookie_name(const char *issuer, const char *base)
+{
+	enum cookie_scope scope;
+	char *path = NULL, *name = NULL;
+
+	if (!valid_base(base) || issuer_scope(issuer, &scope, &path) != 0)
+		return NULL;
+	free(path);
+	if (asprintf(&name, "%s%s", scope_prefix(scope), base) < 0)
+		return NULL;
+	return name;
+}
+
+char *
+oa_cookie_header(const char *issuer, const char *base, const char *value,
+    long max_age, enum oa_samesite samesite)
+{
+	enum cookie_scope scope;
+	char *path = NULL, *out = NULL;
+
+	if (!valid_base(base) || value == NULL || !valid_value(value) ||
+	    max_age < 0) {
+		oa_log(OA_LOG_ERROR, "oa_cookie_header: bad arguments");
+		return NULL;
+	}
+	if (issuer_scope(issuer, &scope, &path) != 0)
+		return NULL;
+	/* __Host- requires Path=/ (RFC 6265bis §4.1.3.2); issuer_scope
+	 * gives "/" exactly then. */
+	if (asprintf(&out,
+	        "%s%s=%s; Path=%s; Max-Age=%ld; HttpOnly%s; "
+	        "SameSite=%s",
+	        scope_prefix(scope), base, value, path, max_age,
+	        scope == SCOPE_LOOPBACK ? "" : "; Secure",
+	        samesite == OA_SAMESITE_STRICT ? "Strict" : "Lax") < 0)
+		out = NULL;
+	free(path);
+	return out;
+}
+
+/* ------------------------------------------------------------------ */
+/* In-flight logins.                                                   */
+
+/* The JSON member of each field: short, the cookie is size-bound. */
+static const struct {
+	const char *key;
+	size_t off;
+} fields[] = {
+    {"s", offsetof(struct oa_login, state)},
+    {"p", offsetof(struct oa_login, provider)},
+    {"c", offsetof(struct oa_login, client_id)},
+    {"r", offsetof(struct oa_login, redirect_uri)},
+    {"cs", offsetof(struct oa_login, client_state)},
+    {"cn", offsetof(struct oa_login, client_nonce)},
+    {"cc", offsetof(struct oa_login, code_challenge)},
+    {"rt", offsetof(struct oa_login, response_type)},
+    {"sc", offsetof(struct oa_login, scope)},
+    {"v", offsetof(struct oa_login, verifier)},
+    {"n", offsetof(struct oa_login, nonce)},
+};
+#define NFIELDS (sizeof(fields) / sizeof(fields[0]))
+
+static char **
+field(struct oa_login *l, size_t i)
+{
+	return (char **)((char *)l + fields[i].off);
+}
+
+static const char *
+cfield(const struct oa_login *l, size_t i)
+{
+	return *(char *const *)((const char *)l + fields[i].off);
+}
+
+void
+oa_login_free(struct oa_login *l)
+{
+	size_t i;
+
+	if (l == NULL)
+		return;
+	for (i = 0; i < NFIELDS; i++)
+		oa_secret_free(*field(l, i));
+	OPENSSL_cleanse(l, sizeof(*l));
+	free(l);
+}
+
+struct oa_logins *
+oa_logins_new(void)
+{
+	return calloc(1, sizeof(struct oa_logins));
+}
+
+void
+oa_logins_free(struct oa_logins *set)
+{
+	size_t i;
+
+	if (set == NULL)
+		return;
+	for (i = 0; i < set->n; i++)
+		oa_login_free(set->v[i]);
+	free(set);
+}
+
+/* Removes entry i, keeping the order. */
+static void
+logins_remove(struct oa_logins *set, size_t i)
+{
+	memmove(
+	    &set->v[i], &set->v[i + 1], (set->n - i - 1) * sizeof(set->v[0]));
+	set->n--;
+	set->v[set->n] = NULL;
+}
+
+/* Appends l (owned), evicting the oldest when full. */
+static void
+logins_push(struct oa_logins *set, struct oa_login *l)
+{
+	if (set->n == OA_LOGIN_MAX) {
+		oa_login_free(set->v[0]);
+		logins_remove(set, 0);
+	}
+	set->v[set->n++] = l;
+}
+
+int
+oa_logins_add(struct oa_logins *set, const struct oa_login *login)
+{
+	struct oa_login *l = NULL;
+	size_t i;
+
+	if (set == NULL || login == NULL || login->state == NULL ||
+	    login->state[0] == '\0' || login->provider == NULL ||
+	    login->provider[0] == '\0') {
+		oa_log(OA_LOG_ERROR,
+		    "oa_logins_add: state and provider are "
+		    "required");
+		return -1;
+	}
+	if ((l = calloc(1, sizeof(*l))) == NULL)
+		goto nomem;
+	for (i = 0; i < NFIELDS; i++) {
+		const char *s = cfield(login, i);
+		if (s != NULL && (*field(l, i) = strdup(s)) == NULL)
+			goto nomem;
+	}
+	l->created = login->created ? login->created : time(NULL);
+	logins_push(set, l);
+	return 0;
+nomem:
+	oa_log(OA_LOG_ERROR, "oa_logins_add: out of memory");
+	oa_login_free(l);
+	return -1;
+}
+
+int
+oa_logins_take(struct oa_logins *set, const char *state, struct oa_login **out)
+{
+	size_t i, found = OA_LOGIN_MAX;
+
+	if (set == NULL || state == NULL || out == NULL)
+		return -1;
+	/* Every entry is compared, in constant time each. */
+	for (i = 0; i < set->n; i++)
+		if (oa_ct_streq(set->v[i]->state, state) &&
+		    found == OA_LOGIN_MAX)
+			found = i;
+	if (found == OA_LOGIN_MAX)
+		return -1;
+	*out = set->v[found];
+	logins_remove(set, found);
+	return 0;
+}
+
+/* cJSON does not wipe: clear every string of the tree. */
+static void
+json_wipe(cJSON *j)
+{
+	cJSON *c;
+
+	for (c = j; c != NULL; c = c->next) {
+		if (c->child != NULL)
+			json_wipe(c->child);
+		if (cJSON_IsString(c) && c->valuestring != NULL)
+			OPENSSL_cleanse(c->valuestring, strlen(c->valuestring));
+	}
+}
+
+static void
+json_wipe_delete(cJSON *j)
+{
+	if (j == NULL)
+		return;
+	if (j->child != NULL)
+		json_wipe(j->child);
+	cJSON_Delete(j);
+}
+
+static char *
+logins_encode(const struct oa_logins *set)
+{
+	cJSON *arr = NULL, *o;
+	char *txt = NULL;
+	size_t i, k;
+
+	if ((arr = cJSON_CreateArray()) == NULL)
+		goto out;
+	for (i = 0; i < set->n; i++) {
+		if ((o = cJSON_CreateObject()) == NULL)
+			goto out;
+		cJSON_AddItemToArray(arr, o);
+		for (k = 0; k < NFIELDS; k++) {
+			const char *s = cfield(set->v[i], k);
+			if (s != NULL &&
+			    cJSON_AddStringToObject(o, fields[k].key, s) ==
+			        NULL)
+				goto out;
+		}
+		if (cJSON_AddNumberToObject(
+		        o, "t", (double)set->v[i]->created) == NULL)
+			goto out;
+	}
+	txt = cJSON_PrintUnformatted(arr);
+out:
+	json_wipe_delete(arr);
+	return txt;
+}
+
+static void
+json_text_free(char *txt)
+{
+	if (txt != NULL) {
+		OPENSSL_cleanse(txt, strlen(txt));
+		cJSON_free(txt);
+	}
+}
+
+/*
+ * Parses the plaintext of a login cookie. Strict: an array of at most
+ * OA_LOGIN_MAX objects whose known members are strings (and "t" an
+ * integer); unknown members are ignored. Logins outside
+ * [now - OA_LOGIN_TTL, now + OA_SEAL_SKEW] are dropped. 0 or -1.
+ */
+static int
+logins_decode(const char *txt, size_t len, time_t now, struct oa_logins **out)
+{
+	cJSON *arr = NULL, *o;
+	struct oa_logins *set = NULL;
+	struct oa_login *l = NULL;
+	int rc = -1;
+	size_t k;
+
+	if ((arr = cJSON_ParseWithLength(txt, len)) == NULL ||
+	    !cJSON_IsArray(arr) || cJSON_GetArraySize(arr) > OA_LOGIN_MAX)
+		goto out;
+	if ((set = oa_logins_new()) == NULL)
+		goto out;
+	cJSON_ArrayForEach(o, arr)
+	{
+		const cJSON *t;
+		double d;
+
+		if (!cJSON_IsObject(o) || (l = calloc(1, sizeof(*l))) == NULL)
+			goto out;
+		for (k = 0; k < NFIELDS; k++) {
+			const cJSON *m =
+			    cJSON_GetObjectItemCaseSensitive(o, fields[k].key);
+			if (m == NULL)
+				continue;
+			if (!cJSON_IsString(m) || m->valuestring == NULL ||
+			    strlen(m->valuestring) > OA_LOGIN_MAX_FIELD ||
+			    (*field(l, k) = strdup(m->valuestring)) == NULL)
+				goto out;
+		}
+		t = cJSON_GetObjectItemCaseSensitive(o, "t");
+		if (!cJSON_IsNumber(t))
+			goto out;
+		d = t->valuedouble;
+		if (!(d >= 0 && d <= 9007199254740992.0) ||
+		    d != (double)(int64_t)d)
+			goto out;
+		l->created = (time_t)d;
+		if (l->state == NULL || l->state[0] == '\0' ||
+		    l->provider == NULL || l->provider[0] == '\0')
+			goto out;
+		if ((int64_t)l->created < (int64_t)now - OA_LOGIN_TTL ||
+		    (int64_t)l->created > (int64_t)now + OA_SEAL_SKEW) {
+			oa_login_free(l); /* expired: dropped */
+			l = NULL;
+			continue;
+		}
+		logins_push(set, l);
+		l = NULL;
+	}
+	*out = set;
+	set = NULL;
+	rc = 0;
+out:
+	oa_login_free(l);
+	oa_logins_free(set);
+	json_wipe_delete(arr);
+	return rc;
+}
+
+char *
+oa_logins_seal(
+    const uint8_t key[32], const char *name, struct oa_logins *set, time_t now)
+{
+	char *txt, *val;
+
+	if (set == NULL || set->n == 0) {
+		oa_log(OA_LOG_ERROR, "oa_logins_seal: no login to seal");
+		return NULL;
+	}
+	while (set->n > 0) {
+		if ((txt = logins_encode(set)) == NULL) {
+			oa_log(OA_LOG_ERROR,
+			    "oa_logins_seal: JSON encoding "
+			    "failed");
+			return NULL;
+		}
+		/* Sealed length: 4/3 of the raw length, without padding. */
+		if (strlen(txt) <= OA_SEAL_MAX_DATA &&
+		    ((OVERHEAD + strlen(txt)) * 4 + 2) / 3 <=
+		        OA_LOGIN_MAX_VALUE) {
+			val = oa_cookie_seal(key, name, txt, strlen(txt), now);
+			json_text_free(txt);
+			return val;
+		}
+		json_text_free(txt);
+		if (set->n == 1)
+			break;
+		/* Too big for one cookie: the oldest login goes. */
+		oa_login_free(set->v[0]);
+		logins_remove(set, 0);
+	}
+	oa_log(OA_LOG_ERROR,
+	    "oa_logins_seal: the login does not fit in a "
+	    "cookie");
+	return NULL;
+}
+
+enum oa_seal_result
+oa_logins_open(const uint8_t key[32], const char *name, const char *value,
+    time_t now, struct oa_logins **out)
+{
+	enum oa_seal_result r;
+	uint8_t *pt = NULL;
+	size_t ptlen = 0;
+
+	if (out == NULL)
+		return OA_SEAL_ERROR;
+	if (value == NULL || value[0] == '\0') {
+		if ((*out = oa_logins_new()) == NULL)
+			return OA_SEAL_ERROR;
+		return OA_SEAL_OK;
+	}
+	r = oa_cookie_open(
+	    key, name, value, strlen(value), now, OA_LOGIN_TTL, &pt, &ptlen);
+	if (r != OA_SEAL_OK)
+		return r;
+	if (logins_decode((const char *)pt, ptlen, now, out) != 0)
+		r = OA_SEAL_MALFORMED;
+	OPENSSL_cleanse(pt, ptlen);
+	free(pt);
+	return r;
+}
+
+char *
+oa_logins_cookie(const uint8_t key[32], const char *issuer,
+    struct oa_logins *set, time_t now)
+{
+	char *name = NULL, *val = NULL, *hdr = NULL;
+
+	if (set == NULL || set->n == 0)
+		return oa_cookie_header(
+		    issuer, OA_LOGIN_COOKIE, "", 0, OA_SAMESITE_LAX);
+	if ((name = oa_cookie_name(issuer, OA_LOGIN_COOKIE)) == NULL)
+		goto out;
+	if ((val = oa_logins_seal(key, name, set, now)) == NULL)
+		goto out;
+	hdr = oa_cookie_header(
+	    issuer, OA_LOGIN_COOKIE, val, OA_LOGIN_TTL, OA_SAMESITE_LAX);
+out:
+	free(name);
+	free(val);
+	return hdr;
+}

@@ -1,0 +1,591 @@
+/*
+ * test_cookie.c - sealed cookies, Set-Cookie values and the in-flight
+ * login cookie (lib/cookie.c).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "ownauth.h"
+#include "t.h"
+
+static uint8_t key[32], key2[32];
+static const time_t T0 = 1700000000;
+
+static enum oa_seal_result
+open_str(const uint8_t *k, const char *name, const char *v, time_t now,
+    long max_age, char **out)
+{
+	uint8_t *pt = NULL;
+	size_t len = 0;
+	enum oa_seal_result r;
+
+	r = oa_cookie_open(k, name, v, strlen(v), now, max_age, &pt, &len);
+	if (r == OA_SEAL_OK) {
+		CHECK(pt != NULL && pt[len] == '\0');
+		if (out != NULL)
+			*out = (char *)pt;
+		else
+			free(pt);
+	} else
+		CHECK(pt == NULL);
+	return r;
+}
+
+/* Re-encodes a sealed value after flipping bits of raw byte i. */
+static char *
+tamper(const char *v, size_t i, uint8_t mask)
+{
+	uint8_t *raw = NULL;
+	size_t len = 0;
+	char *out;
+
+	if (oa_b64url_decode(v, strlen(v), &raw, &len) != 0 || i >= len) {
+		free(raw);
+		return NULL;
+	}
+	raw[i] ^= mask;
+	out = oa_b64url_encode(raw, len);
+	free(raw);
+	return out;
+}
+
+static void
+test_seal(void)
+{
+	const char *msg = "hello, sealed world";
+	char *v, *v2, *pt = NULL;
+	uint8_t *raw = NULL, bin[5] = {0, 1, 0, 255, 0};
+	size_t rawlen = 0, i, len;
+	int all_refused;
+
+	v = oa_cookie_seal(key, "login", msg, strlen(msg), T0);
+	CHECK(v != NULL);
+	if (v == NULL)
+		return;
+	/* Layout: version || nonce[12] || ciphertext (8 + len) || tag[16]. */
+	CHECK(oa_b64url_decode(v, strlen(v), &raw, &rawlen) == 0);
+	CHECK(rawlen == 1 + 12 + 8 + strlen(msg) + 16);
+	CHECK(raw != NULL && raw[0] == OA_SEAL_VERSION);
+	CHECK(raw != NULL && memmem(raw, rawlen, msg, strlen(msg)) == NULL);
+	free(raw);
+
+	CHECK(open_str(key, "login", v, T0, 600, &pt) == OA_SEAL_OK);
+	CHECK_STR(pt, msg);
+	free(pt);
+
+	/* Random nonce: sealing twice gives two values, both open. */
+	v2 = oa_cookie_seal(key, "login", msg, strlen(msg), T0);
+	CHECK(v2 != NULL && strcmp(v, v2) != 0);
+	CHECK(v2 && open_str(key, "login", v2, T0, 600, NULL) == OA_SEAL_OK);
+	free(v2);
+
+	/* Wrong key, wrong name (AAD). */
+	CHECK(open_str(key2, "login", v, T0, 600, NULL) == OA_SEAL_BAD_TAG);
+	CHECK(open_str(key, "logi", v, T0, 600, NULL) == OA_SEAL_BAD_TAG);
+	CHECK(open_str(key, "login2", v, T0, 600, NULL) == OA_SEAL_BAD_TAG);
+	CHECK(open_str(key, "", v, T0, 600, NULL) == OA_SEAL_BAD_TAG);
+
+	/* Expiry: max_age inclusive; issue time at most OA_SEAL_SKEW ahead. */
+	CHECK(open_str(key, "login", v, T0 + 600, 600, NULL) == OA_SEAL_OK);
+	CHECK(
+	    open_str(key, "login", v, T0 + 601, 600, NULL) == OA_SEAL_EXPIRED);
+	CHECK(open_str(key, "login", v, T0 + 100000, 600, NULL) ==
+	    OA_SEAL_EXPIRED);
+	CHECK(open_str(key, "login", v, T0 - OA_SEAL_SKEW, 600, NULL) ==
+	    OA_SEAL_OK);
+	CHECK(open_str(key, "login", v, T0 - OA_SEAL_SKEW - 1, 600, NULL) ==
+	    OA_SEAL_EXPIRED);
+	CHECK(open_str(key, "login", v, T0 + 1, 0, NULL) == OA_SEAL_EXPIRED);
+	CHECK(open_str(key, "login", v, T0, 0, NULL) == OA_SEAL_OK);
+
+	/* Tampering with any bit of any byte is refused. */
+	CHECK(oa_b64url_decode(v, strlen(v), &raw, &rawlen) == 0);
+	free(raw);
+	all_refused = 1;
+	for (i = 0; i < rawlen; i++) {
+		uint8_t masks[] = {0x01, 0x80, 0xff};
+		size_t m;
+		for (m = 0; m < sizeof(masks); m++) {
+			char *t = tamper(v, i, masks[m]);
+			enum oa_seal_result r;
+			if (t == NULL) {
+				all_refused = 0;
+				continue;
+			}
+			r = open_str(key, "login", t, T0, 600, NULL);
+			if (r == OA_SEAL_OK ||
+			    r !=
+			        (i == 0 ? OA_SEAL_BAD_VERSION
+			                : OA_SEAL_BAD_TAG)) {
+				fprintf(stderr, "  byte %zu mask %02x: %s\n", i,
+				    masks[m], oa_seal_result_str(r));
+				all_refused = 0;
+			}
+			free(t);
+		}
+	}
+	CHECK(all_refused);
+
+	/* Truncated, extended, not base64url, empty, too long. */
+	len = strlen(v);
+	{
+		char *c = strdup(v);
+		size_t cut;
+		all_refused = 1;
+		for (cut = 0; cut < len; cut++) {
+			c[cut] = '\0';
+			if (open_str(key, "login", c, T0, 600, NULL) ==
+			    OA_SEAL_OK)
+				all_refused = 0;
+			c[cut] = v[cut];
+		}
+		CHECK(all_refused);
+		free(c);
+	}
+	{
+		char *c = malloc(len + 8);
+		memcpy(c, v, len);
+		memcpy(c + len, "AAAA", 5);
+		CHECK(open_str(key, "login", c, T0, 600, NULL) ==
+		    OA_SEAL_BAD_TAG);
+		c[len] = '=';
+		CHECK(open_str(key, "login", c, T0, 600, NULL) ==
+		    OA_SEAL_MALFORMED);
+		c[len] = '\0';
+		c[3] = '+';
+		CHECK(open_str(key, "login", c, T0, 600, NULL) ==
+		    OA_SEAL_MALFORMED);
+		free(c);
+	}
+	CHECK(open_str(key, "login", "", T0, 600, NULL) == OA_SEAL_MALFORMED);
+	CHECK(open_str(key, "login", "AQ", T0, 600, NULL) == OA_SEAL_MALFORMED);
+	{
+		char *c = malloc(OA_SEAL_MAX_VALUE + 2);
+		memset(c, 'A', OA_SEAL_MAX_VALUE + 1);
+		c[OA_SEAL_MAX_VALUE + 1] = '\0';
+		CHECK(open_str(key, "login", c, T0, 600, NULL) ==
+		    OA_SEAL_MALFORMED);
+		free(c);
+	}
+	CHECK(oa_cookie_open(key, "login", NULL, 0, T0, 600, &raw, NULL) ==
+	    OA_SEAL_MALFORMED);
+	CHECK(oa_cookie_open(key, "login", v, len, T0, -1, &raw, NULL) ==
+	    OA_SEAL_ERROR);
+	free(v);
+
+	/* Another version byte: refused before the tag is looked at. */
+	{
+		uint8_t b[1 + 12 + 8 + 16];
+		memset(b, 0, sizeof(b));
+		b[0] = OA_SEAL_VERSION + 1;
+		v = oa_b64url_encode(b, sizeof(b));
+		CHECK(open_str(key, "login", v, T0, 600, NULL) ==
+		    OA_SEAL_BAD_VERSION);
+		free(v);
+	}
+
+	/* Binary data with NULs, and empty data. */
+	v = oa_cookie_seal(key, "b", bin, sizeof(bin), T0);
+	raw = NULL;
+	CHECK(v &&
+	    oa_cookie_open(key, "b", v, strlen(v), T0, 10, &raw, &len) ==
+	        OA_SEAL_OK);
+	CHECK(raw != NULL && len == sizeof(bin) && memcmp(raw, bin, len) == 0 &&
+	    raw[len] == 0);
+	free(raw);
+	free(v);
+	v = oa_cookie_seal(key, "b", NULL, 0, T0);
+	raw = NULL;
+	CHECK(v &&
+	    oa_cookie_open(key, "b", v, strlen(v), T0, 10, &raw, &len) ==
+	        OA_SEAL_OK &&
+	    len == 0 && raw && raw[0] == 0);
+	free(raw);
+	free(v);
+
+	/* Size bound on sealing. */
+	{
+		char *big = calloc(1, OA_SEAL_MAX_DATA + 1);
+		v = oa_cookie_seal(key, "b", big, OA_SEAL_MAX_DATA, T0);
+		CHECK(v != NULL && strlen(v) <= OA_SEAL_MAX_VALUE);
+		CHECK(v &&
+		    oa_cookie_open(key, "b", v, strlen(v), T0, 10, &raw,
+		        &len) == OA_SEAL_OK &&
+		    len == OA_SEAL_MAX_DATA);
+		if (v)
+			free(raw);
+		free(v);
+		CHECK(oa_cookie_seal(key, "b", big, OA_SEAL_MAX_DATA + 1, T0) ==
+		    NULL);
+		free(big);
+	}
+	CHECK(oa_cookie_seal(key, NULL, "x", 1, T0) == NULL);
+	CHECK_STR(
+	    oa_seal_result_str(OA_SEAL_BAD_TAG), "authentication tag mismatch");
+}
+
+static void
+test_headers(void)
+{
+	char *s;
+
+	s = oa_cookie_name("https://auth.example.com", OA_LOGIN_COOKIE);
+	CHECK_STR(s, "__Host-ownauth_login");
+	free(s);
+	s = oa_cookie_name("https://auth.example.com:8443", OA_LOGIN_COOKIE);
+	CHECK_STR(s, "__Host-ownauth_login");
+	free(s);
+	s = oa_cookie_name("https://example.com/auth", OA_LOGIN_COOKIE);
+	CHECK_STR(s, "__Secure-ownauth_login");
+	free(s);
+	s = oa_cookie_name("http://127.0.0.1:8080", OA_LOGIN_COOKIE);
+	CHECK_STR(s, "ownauth_login");
+	free(s);
+	s = oa_cookie_name("http://localhost/x", OA_REFRESH_COOKIE);
+	CHECK_STR(s, "ownauth_refresh");
+	free(s);
+	CHECK(oa_cookie_name("http://example.com", OA_LOGIN_COOKIE) == NULL);
+	CHECK(oa_cookie_name("ftp://example.com", OA_LOGIN_COOKIE) == NULL);
+	CHECK(oa_cookie_name("https://example.com", "bad name") == NULL);
+	CHECK(oa_cookie_name("https://example.com", "") == NULL);
+	CHECK(oa_cookie_name(NULL, OA_LOGIN_COOKIE) == NULL);
+
+	s = oa_cookie_header("https://auth.example.com", OA_LOGIN_COOKIE, "abc",
+	    600, OA_SAMESITE_LAX);
+	CHECK_STR(s,
+	    "__Host-ownauth_login=abc; Path=/; Max-Age=600; "
+	    "HttpOnly; Secure; SameSite=Lax");
+	free(s);
+	/* Path no wider than the issuer's (SECURITY 23). */
+	s = oa_cookie_header("https://example.com/auth", OA_REFRESH_COOKIE,
+	    "r-1_x", 2592000, OA_SAMESITE_STRICT);
+	CHECK_STR(s,
+	    "__Secure-ownauth_refresh=r-1_x; Path=/auth; "
+	    "Max-Age=2592000; HttpOnly; Secure; SameSite=Strict");
+	free(s);
+	/* Secure dropped only for http loopback. */
+	s = oa_cookie_header("http://127.0.0.1:8080", OA_REFRESH_COOKIE, "r",
+	    60, OA_SAMESITE_STRICT);
+	CHECK_STR(s,
+	    "ownauth_refresh=r; Path=/; Max-Age=60; HttpOnly; "
+	    "SameSite=Strict");
+	free(s);
+	s = oa_cookie_header(
+	    "http://[::1]:8080/a/b", OA_LOGIN_COOKIE, "", 0, OA_SAMESITE_LAX);
+	CHECK_STR(s,
+	    "ownauth_login=; Path=/a/b; Max-Age=0; HttpOnly; "
+	    "SameSite=Lax");
+	free(s);
+	CHECK(oa_cookie_header("http://auth.example.com", OA_LOGIN_COOKIE, "x",
+	          1, OA_SAMESITE_LAX) == NULL);
+	CHECK(oa_cookie_header("https://a.example", OA_LOGIN_COOKIE, "x;y", 1,
+	          OA_SAMESITE_LAX) == NULL);
+	CHECK(oa_cookie_header("https://a.example", OA_LOGIN_COOKIE, "x y", 1,
+	          OA_SAMESITE_LAX) == NULL);
+	CHECK(oa_cookie_header("https://a.example", OA_LOGIN_COOKIE, "\"x\"", 1,
+	          OA_SAMESITE_LAX) == NULL);
+	CHECK(oa_cookie_header("https://a.example", OA_LOGIN_COOKIE, "x", -1,
+	          OA_SAMESITE_LAX) == NULL);
+	CHECK(oa_cookie_header("https://a.example", OA_LOGIN_COOKIE, NULL, 1,
+	          OA_SAMESITE_LAX) == NULL);
+	CHECK(oa_cookie_header("https://a.example/x;y", OA_LOGIN_COOKIE, "x", 1,
+	          OA_SAMESITE_LAX) == NULL);
+	CHECK(oa_cookie_header("https://a.example/x,y", OA_LOGIN_COOKIE, "x", 1,
+	          OA_SAMESITE_LAX) == NULL);
+	CHECK(oa_cookie_header("https://a.example/x?y", OA_LOGIN_COOKIE, "x", 1,
+	          OA_SAMESITE_LAX) == NULL);
+}
+
+static void
+fill(struct oa_login *l, const char *state)
+{
+	memset(l, 0, sizeof(*l));
+	l->state = (char *)state;
+	l->provider = "google";
+	l->client_id = "web";
+	l->redirect_uri = "https://app.example.com/cb?x=1";
+	l->client_state = "client \"state\" \xc3\xa9";
+	l->client_nonce = "n-0S6_WzA2Mj";
+	l->code_challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+	l->response_type = "code";
+	l->scope = "openid email";
+	l->verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+	l->nonce = "upstream-nonce";
+	l->created = T0;
+}
+
+static void
+test_logins(void)
+{
+	struct oa_logins *set = oa_logins_new(), *got = NULL;
+	struct oa_login l, *t = NULL;
+	char *v = NULL, *h;
+
+	CHECK(set != NULL && set->n == 0);
+	if (set == NULL)
+		return;
+
+	/* Required members. */
+	fill(&l, NULL);
+	CHECK(oa_logins_add(set, &l) == -1);
+	fill(&l, "");
+	CHECK(oa_logins_add(set, &l) == -1);
+	fill(&l, "s1");
+	l.provider = NULL;
+	CHECK(oa_logins_add(set, &l) == -1);
+	CHECK(set->n == 0);
+
+	/* Four logins: the oldest is evicted. */
+	fill(&l, "s1");
+	CHECK(oa_logins_add(set, &l) == 0);
+	fill(&l, "s2");
+	l.created = T0 + 1;
+	CHECK(oa_logins_add(set, &l) == 0);
+	fill(&l, "s3");
+	l.created = T0 + 2;
+	CHECK(oa_logins_add(set, &l) == 0);
+	CHECK(set->n == 3);
+	fill(&l, "s4");
+	l.created = T0 + 3;
+	l.client_nonce = NULL; /* optional members may be absent */
+	l.nonce = NULL;
+	CHECK(oa_logins_add(set, &l) == 0);
+	CHECK(set->n == OA_LOGIN_MAX);
+	CHECK_STR(set->v[0]->state, "s2");
+	CHECK_STR(set->v[2]->state, "s4");
+	CHECK(oa_logins_take(set, "s1", &t) == -1 && t == NULL);
+
+	/* Seal and open: every member survives. */
+	v = oa_logins_seal(key, "__Host-ownauth_login", set, T0 + 3);
+	CHECK(v != NULL && strlen(v) <= OA_LOGIN_MAX_VALUE);
+	CHECK(v &&
+	    oa_logins_open(key, "__Host-ownauth_login", v, T0 + 10, &got) ==
+	        OA_SEAL_OK);
+	CHECK(got != NULL && got->n == 3);
+	if (got != NULL && got->n == 3) {
+		struct oa_login *g = got->v[0];
+		CHECK_STR(g->state, "s2");
+		CHECK_STR(g->provider, "google");
+		CHECK_STR(g->client_id, "web");
+		CHECK_STR(g->redirect_uri, "https://app.example.com/cb?x=1");
+		CHECK_STR(g->client_state, "client \"state\" \xc3\xa9");
+		CHECK_STR(g->client_nonce, "n-0S6_WzA2Mj");
+		CHECK_STR(g->code_challenge,
+		    "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM");
+		CHECK_STR(g->response_type, "code");
+		CHECK_STR(g->scope, "openid email");
+		CHECK_STR(
+		    g->verifier, "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk");
+		CHECK_STR(g->nonce, "upstream-nonce");
+		CHECK(g->created == T0 + 1);
+		CHECK(got->v[2]->client_nonce == NULL);
+		CHECK(got->v[2]->nonce == NULL);
+		CHECK(got->v[2]->created == T0 + 3);
+	}
+
+	/* Take: single use, by exact state. */
+	CHECK(oa_logins_take(got, "s", &t) == -1);
+	CHECK(oa_logins_take(got, "s33", &t) == -1);
+	CHECK(oa_logins_take(got, NULL, &t) == -1);
+	CHECK(oa_logins_take(got, "s3", &t) == 0);
+	CHECK(t != NULL && strcmp(t->state, "s3") == 0 && got->n == 2);
+	oa_login_free(t);
+	t = NULL;
+	CHECK(oa_logins_take(got, "s3", &t) == -1 && t == NULL);
+	CHECK_STR(got->v[0]->state, "s2");
+	CHECK_STR(got->v[1]->state, "s4");
+	oa_logins_free(got);
+	got = NULL;
+
+	/* A value sealed under one name does not open under another. */
+	CHECK(oa_logins_open(key, "ownauth_login", v, T0 + 10, &got) ==
+	        OA_SEAL_BAD_TAG &&
+	    got == NULL);
+	CHECK(oa_logins_open(key2, "__Host-ownauth_login", v, T0 + 10, &got) ==
+	        OA_SEAL_BAD_TAG &&
+	    got == NULL);
+	/* The whole cookie expires... */
+	CHECK(oa_logins_open(key, "__Host-ownauth_login", v,
+	          T0 + 3 + OA_LOGIN_TTL + 1, &got) == OA_SEAL_EXPIRED &&
+	    got == NULL);
+	free(v);
+
+	/* ... and so does each login inside it. */
+	v = oa_logins_seal(key, "n", set, T0 + 500);
+	CHECK(v &&
+	    oa_logins_open(key, "n", v, T0 + OA_LOGIN_TTL + 2, &got) ==
+	        OA_SEAL_OK);
+	CHECK(got != NULL && got->n == 2);
+	if (got != NULL && got->n == 2) {
+		CHECK_STR(got->v[0]->state, "s3");
+		CHECK_STR(got->v[1]->state, "s4");
+	}
+	oa_logins_free(got);
+	got = NULL;
+	free(v);
+
+	/* No cookie: an empty set. */
+	CHECK(oa_logins_open(key, "n", NULL, T0, &got) == OA_SEAL_OK &&
+	    got != NULL && got->n == 0);
+	oa_logins_free(got);
+	got = NULL;
+	CHECK(oa_logins_open(key, "n", "", T0, &got) == OA_SEAL_OK &&
+	    got != NULL && got->n == 0);
+	oa_logins_free(got);
+	got = NULL;
+	CHECK(oa_logins_open(key, "n", "garbage", T0, &got) ==
+	        OA_SEAL_MALFORMED &&
+	    got == NULL);
+
+	/* Sealed data that is not a login list. */
+	{
+		static const char *bad[] = {
+		    "not json",
+		    "{}",
+		    "[1]",
+		    "[{}]",
+		    "[{\"s\":\"a\",\"t\":1700000000}]", /* no p */
+		    "[{\"s\":\"a\",\"p\":\"g\"}]",      /* no t */
+		    "[{\"s\":\"a\",\"p\":\"g\",\"t\":\"1\"}]",
+		    "[{\"s\":\"a\",\"p\":\"g\",\"t\":1.5}]",
+		    "[{\"s\":\"a\",\"p\":\"g\",\"t\":-1}]",
+		    "[{\"s\":1,\"p\":\"g\",\"t\":1700000000}]",
+		    "[{\"s\":\"\",\"p\":\"g\",\"t\":1700000000}]",
+		    "[{\"s\":\"a\",\"p\":\"g\",\"c\":null,\"t\":1700000000}]",
+		    "[{\"s\":\"a\",\"p\":\"g\",\"t\":1700000000},{\"s\":\"b\","
+		    "\"p\":\"g\",\"t\":1700000000},{\"s\":\"c\",\"p\":\"g\","
+		    "\"t\":1700000000},{\"s\":\"d\",\"p\":\"g\","
+		    "\"t\":1700000000}]",
+		};
+		size_t i;
+		for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			v = oa_cookie_seal(
+			    key, "n", bad[i], strlen(bad[i]), T0);
+			got = NULL;
+			if (oa_logins_open(key, "n", v, T0, &got) !=
+			        OA_SEAL_MALFORMED ||
+			    got != NULL) {
+				fprintf(stderr, "  accepted: %s\n", bad[i]);
+				CHECK(0);
+			}
+			oa_logins_free(got);
+			free(v);
+		}
+		/* Unknown members are ignored; an old login is dropped. */
+		{
+			const char *ok =
+			    "[{\"s\":\"a\",\"p\":\"g\",\"x\":[1],"
+			    "\"t\":1700000000},{\"s\":\"b\",\"p\":\"g\","
+			    "\"t\":1600000000}]";
+			v = oa_cookie_seal(key, "n", ok, strlen(ok), T0);
+			got = NULL;
+			CHECK(oa_logins_open(key, "n", v, T0, &got) ==
+			        OA_SEAL_OK &&
+			    got != NULL && got->n == 1);
+			oa_logins_free(got);
+			got = NULL;
+			free(v);
+		}
+	}
+
+	/* Set-Cookie: sealed when logins are in flight, cleared when not. */
+	h = oa_logins_cookie(key, "https://auth.example.com", set, T0 + 3);
+	CHECK(h != NULL && strncmp(h, "__Host-ownauth_login=", 21) == 0);
+	CHECK(h != NULL &&
+	    strstr(h,
+	        "; Path=/; Max-Age=600; HttpOnly; "
+	        "Secure; SameSite=Lax") != NULL);
+	CHECK(h != NULL && strlen(h) < 4096);
+	if (h != NULL) {
+		char *val = strndup(h + 21, strcspn(h + 21, ";"));
+		got = NULL;
+		CHECK(oa_logins_open(key, "__Host-ownauth_login", val, T0 + 3,
+		          &got) == OA_SEAL_OK &&
+		    got != NULL && got->n == 3);
+		oa_logins_free(got);
+		free(val);
+	}
+	free(h);
+	oa_logins_free(set);
+	set = oa_logins_new();
+	h = oa_logins_cookie(key, "http://127.0.0.1:8080", set, T0);
+	CHECK_STR(h,
+	    "ownauth_login=; Path=/; Max-Age=0; HttpOnly; "
+	    "SameSite=Lax");
+	free(h);
+	h = oa_logins_cookie(key, "http://127.0.0.1:8080", NULL, T0);
+	CHECK_STR(h,
+	    "ownauth_login=; Path=/; Max-Age=0; HttpOnly; "
+	    "SameSite=Lax");
+	free(h);
+	CHECK(oa_logins_seal(key, "n", set, T0) == NULL);
+	oa_logins_free(set);
+	oa_logins_free(NULL);
+	oa_login_free(NULL);
+}
+
+static void
+test_size_bound(void)
+{
+	struct oa_logins *set = oa_logins_new(), *got = NULL;
+	struct oa_login l;
+	char big[601], huge[OA_LOGIN_MAX_FIELD + 1];
+	char *v, *h;
+
+	memset(big, 'q', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	/* Three logins of ~0.9 KB each: they do not all fit in 3000
+	 * characters, so sealing evicts the oldest until they do. */
+	fill(&l, "big1");
+	l.client_state = big;
+	CHECK(oa_logins_add(set, &l) == 0);
+	fill(&l, "big2");
+	l.client_state = big;
+	CHECK(oa_logins_add(set, &l) == 0);
+	fill(&l, "big3");
+	l.client_state = big;
+	CHECK(oa_logins_add(set, &l) == 0);
+	v = oa_logins_seal(key, "n", set, T0);
+	CHECK(v != NULL && strlen(v) <= OA_LOGIN_MAX_VALUE);
+	CHECK(set->n == 1 || set->n == 2);
+	CHECK(set->n > 0 && strcmp(set->v[set->n - 1]->state, "big3") == 0);
+	CHECK(set->n == 2 && strcmp(set->v[0]->state, "big2") == 0);
+	CHECK(v && oa_logins_open(key, "n", v, T0, &got) == OA_SEAL_OK &&
+	    got->n == set->n);
+	oa_logins_free(got);
+	free(v);
+	h = oa_logins_cookie(key, "https://auth.example.com", set, T0);
+	CHECK(h != NULL && strlen(h) < 3400);
+	free(h);
+	oa_logins_free(set);
+
+	/* A single login too big for a cookie is refused. */
+	set = oa_logins_new();
+	memset(huge, 'z', sizeof(huge) - 1);
+	huge[sizeof(huge) - 1] = '\0';
+	fill(&l, "huge");
+	l.client_state = huge;
+	l.client_nonce = huge;
+	CHECK(oa_logins_add(set, &l) == 0);
+	CHECK(oa_logins_seal(key, "n", set, T0) == NULL);
+	CHECK(
+	    oa_logins_cookie(key, "https://auth.example.com", set, T0) == NULL);
+	oa_logins_free(set);
+}
+
+int
+main(void)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(key); i++) {
+		key[i] = (uint8_t)(i * 7 + 1);
+		key2[i] = key[i];
+	}
+	key2[31] ^= 1;
+	test_seal();
+	test_headers();
+	test_logins();
+	test_size_bound();
+	return t_done("cookie");
+}
