@@ -337,8 +337,9 @@ const struct oa_provider *oa_conf_provider(const struct oa_conf *conf,
 
 /* Layout of keys_dir (mode 0700):
  *   KID.pem     PKCS#8 private key, 0600
- *   KID.json    {"alg","created","activates","retired"} (0 = not retired),
- *               0600, written atomically
+ *   KID.json    {"alg","created","activates","retired","jwk"} (retired 0:
+ *               not retired; jwk: the public JWK, so that publishing
+ *               needs no private key), 0600, written atomically
  *   cookie.key  32 random bytes, 0600: the cookie-sealing key
  */
 struct oa_keyinfo {
@@ -355,6 +356,9 @@ struct oa_keyring {
 	char *dir;
 	time_t dir_mtime;         /* for oa_keyring_changed */
 	long dir_mtime_ns;
+	time_t recheck_at;        /* reload at this time even when the mtime
+	                             is unchanged: the next activation, or the
+	                             end of a same-tick mtime window; 0: none */
 };
 
 /* Creates dir (0700) with a fresh cookie key if it does not exist yet;
@@ -363,6 +367,12 @@ int oa_keys_init_dir(const char *dir);
 /* Loads every key of dir, refusing any file readable by group or others
  * and any file whose kid does not match its name. NULL on failure. */
 struct oa_keyring *oa_keyring_load(const char *dir);
+/* The same checks, but reads only the public JWKs of the KID.json files
+ * (the .pem files are checked for their mode, not read; cookie_key is
+ * left zero): keys have is_private = 0. For programs that only publish
+ * or verify (jwks.fcgi), which then never hold a private key, and much
+ * faster (no PEM decoding). NULL on failure. */
+struct oa_keyring *oa_keyring_load_public(const char *dir);
 void oa_keyring_free(struct oa_keyring *ring);
 /* 1 when the directory changed since the ring was loaded, 0 if not. */
 int oa_keyring_changed(const struct oa_keyring *ring);
@@ -378,7 +388,10 @@ void oa_keyset_free_shallow(struct oa_keyset *set);
  * is active yet). Writes the new kid into kid_out when not NULL. */
 int oa_keys_new(const char *dir, enum oa_alg alg, long delay,
     char kid_out[48]);
-/* Retires kid (it leaves the JWKS). Refuses the only active key.
+/* Retires kid: at once out of the JWKS and no longer accepted (strict:
+ * waiting until the tokens it signed expire is the operator's, and the
+ * CLI's, job; see keys.c). Refuses the signer while it is the only
+ * active key (make a new key first), and an unknown or retired kid.
  * 0 or -1. */
 int oa_keys_retire(const char *dir, const char *kid);
 
@@ -392,11 +405,97 @@ char *oa_discovery_document(const struct oa_conf *conf,
     const struct oa_keyring *ring);
 /* A strong ETag ("\"...\"", malloc'd) for a body. */
 char *oa_etag(const char *body, size_t len);
+/* 1 when an If-None-Match header value (a list of entity tags, or "*")
+ * matches etag by the weak comparison of RFC 9110 §13.1.2, else 0.
+ * NULL never matches. */
+int oa_etag_match(const char *if_none_match, const char *etag);
 
 /* ------------------------------------------------------------------ */
 /* cgi.c: one request, FastCGI or plain CGI (section owned by cgi.c).  */
 
-/* (cgi.c declarations go here) */
+/* A request being answered, in plain CGI (environ, stdin, stdout) or
+ * FastCGI (libfcgi's FCGX interface). Request members are read-only and
+ * valid until the handler returns; strings are "" when the variable is
+ * absent unless marked "or NULL". The response is buffered: nothing is
+ * written before the handler returns, so a failure still becomes a clean
+ * 500 and oa_cgi_reset() can start the response over. */
+struct oa_cgi_priv;
+struct oa_cgi {
+	const char *method;        /* REQUEST_METHOD; "GET" when absent */
+	const char *path_info;     /* PATH_INFO */
+	const char *query_string;  /* QUERY_STRING */
+	const char *content_type;  /* CONTENT_TYPE, or NULL */
+	const char *cookie;        /* HTTP_COOKIE, or NULL */
+	const char *origin;        /* HTTP_ORIGIN, or NULL */
+	const char *if_none_match; /* HTTP_IF_NONE_MATCH, or NULL */
+	const char *remote_addr;   /* REMOTE_ADDR */
+	long long content_length;  /* CONTENT_LENGTH: -1 absent or empty,
+	                              -2 not a plain decimal number */
+	int https;                 /* HTTPS is on/1, or REQUEST_SCHEME https */
+	int is_head;               /* HEAD: headers only, the body is dropped */
+	int fastcgi;               /* 1 under FastCGI, 0 as plain CGI */
+	struct oa_cgi_priv *priv;  /* internal */
+};
+
+/* Answers requests with handler(c, arg): one request as plain CGI (when
+ * stdin is not a FastCGI listening socket), or a FastCGI accept loop that
+ * ends on SIGTERM (after the current request) or SIGUSR1. Read the
+ * program's own environment (OWNAUTH_CONF...) before calling it: under
+ * FastCGI each request has its own environment, see oa_cgi_env().
+ * Ignores SIGPIPE and disables core dumps (keys are in memory). The
+ * handler returns 0 when it wrote a response (default status 200), or -1
+ * to have it replaced by a 500; an invalid header or an allocation
+ * failure also gives a 500. Returns 0, or -1 when FastCGI setup failed. */
+int oa_cgi_main(int (*handler)(struct oa_cgi *c, void *arg), void *arg);
+/* The process setup oa_cgi_main() does first: no core dumps, SIGPIPE
+ * ignored. Call it before loading keys when that happens earlier.
+ * Idempotent. */
+void oa_cgi_init(void);
+/* The request's variable name (the request environment under FastCGI),
+ * or NULL. */
+const char *oa_cgi_env(const struct oa_cgi *c, const char *name);
+
+enum oa_cgi_body_result {
+	OA_CGI_BODY_OK = 0,
+	OA_CGI_BODY_BAD = -1,       /* malformed CONTENT_LENGTH, short read:
+	                               answer 400 */
+	OA_CGI_BODY_TOO_LARGE = -2, /* CONTENT_LENGTH > max: answer 413 */
+};
+/* Reads the request body, refusing a CONTENT_LENGTH above max before
+ * reading anything (an absent CONTENT_LENGTH is an empty body). *buf gets
+ * a NUL-terminated buffer that belongs to c: it is wiped and freed after
+ * the handler returns (it may hold codes or tokens). A second call returns
+ * the same buffer. */
+enum oa_cgi_body_result oa_cgi_read_body(struct oa_cgi *c, size_t max,
+    const char **buf, size_t *len);
+
+/* Sets the status (100-599; default 200). 0 or -1 (and the response
+ * becomes a 500). */
+int oa_cgi_status(struct oa_cgi *c, int code);
+/* Adds a header line; may be called several times with one name (each
+ * Set-Cookie is its own call). Refuses a name that is not an HTTP token
+ * or is Status/Content-Length (set by cgi.c), and a value with CR, LF or
+ * another control byte except tab: -1, and the response becomes a 500.
+ * Content-Length is added by cgi.c; a non-empty body without a
+ * Content-Type gets text/plain; charset=utf-8. */
+int oa_cgi_header(struct oa_cgi *c, const char *name, const char *value);
+/* Appends len bytes to the response body (dropped for HEAD, 204, 304).
+ * 0 or -1. */
+int oa_cgi_body(struct oa_cgi *c, const void *data, size_t len);
+/* Appends formatted text to the body. 0 or -1. */
+int oa_cgi_printf(struct oa_cgi *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Status code (301, 302, 303, 307 or 308) and Location: location, which
+ * the caller has checked (exact match with configuration). 0 or -1. */
+int oa_cgi_redirect(struct oa_cgi *c, int code, const char *location);
+/* Discards the status, headers and body written so far (and a pending
+ * failure), so that the handler can write another response. */
+void oa_cgi_reset(struct oa_cgi *c);
+/* The reason phrase of a status code ("OK", "Not Found"...), or "Unknown". */
+const char *oa_cgi_status_text(int code);
+/* Formats t as an IMF-fixdate (RFC 9110 §5.6.7), e.g.
+ * "Sun, 06 Nov 1994 08:49:37 GMT", into buf. 0 or -1. */
+int oa_http_date(time_t t, char buf[32]);
 
 /* ------------------------------------------------------------------ */
 /* db.c: the Berkeley DB store (SPEC §5; section owned by db.c).       */
