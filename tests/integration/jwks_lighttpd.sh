@@ -216,7 +216,7 @@ for pfx in b644 bkey c644 ckey; do
 	check "bad config /$pfx: no private key material in the answer" \
 	    bash -c "! grep -q 'PRIVATE' '$OA_TMP/b'"
 done
-check "bad config: lighttpd still running" kill -0 "$L2"
+check "bad config: lighttpd still running" oa_alive "$L2"
 check "bad config: the FastCGI workers are still running" \
     test "$(for c in $(oa_children "$L2"); do readlink "/proc/$c/exe"; done | grep -c "^$OA_JWKS\$")" -eq 2
 check "bad config: the server's log names the config file" \
@@ -238,5 +238,5 @@ chmod 600 "$CONF"
 http GET "$base/c/.well-known/jwks.json"
 expect_eq "config private again: CGI answers 200" "$HTTP_STATUS" 200
 
-check "lighttpd still running" kill -0 "$L1"
+check "lighttpd still running" oa_alive "$L1"
 oa_done

@@ -290,7 +290,7 @@ oa_lighttpd_start() {
 		if curl -s -o /dev/null --max-time 2 -f "http://127.0.0.1:$port/ready.txt"; then
 			return 0
 		fi
-		if ! kill -0 "$LIGHTTPD_PID" 2>/dev/null; then
+		if ! oa_alive "$LIGHTTPD_PID"; then
 			oa_lighttpd_log "$d"
 			oa_die "lighttpd exited at start (port $port)"
 		fi
@@ -327,26 +327,37 @@ oa_worker() {
 	return 1
 }
 
-# oa_lighttpd_stop PID [DIR]: SIGTERM to lighttpd, then to any FastCGI
-# worker it left behind; waits (5 s) for each, SIGKILL as a last resort.
-oa_lighttpd_stop() {
-	local pid=$1 kids c i
-	kill -0 "$pid" 2>/dev/null || return 0
-	kids=$(oa_children "$pid")
-	kill -TERM "$pid" 2>/dev/null
+# oa_alive PID: the process exists and is not a zombie (an orphan's zombie
+# may linger where PID 1 does not reap).
+oa_alive() {
+	local st
+	st=$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null) || return 1
+	[ -n "$st" ] && [ "$st" != Z ]
+}
+
+# oa_stop_pid PID: SIGTERM, wait up to 5 s, then SIGKILL.
+oa_stop_pid() {
+	local i
+	oa_alive "$1" || return 0
+	kill -TERM "$1" 2>/dev/null || return 0
 	for i in $(seq 1 100); do
-		kill -0 "$pid" 2>/dev/null || break
+		oa_alive "$1" || return 0
 		sleep 0.05
 	done
-	kill -KILL "$pid" 2>/dev/null
+	kill -KILL "$1" 2>/dev/null
+	return 0
+}
+
+# oa_lighttpd_stop PID [DIR]: stops lighttpd, then any FastCGI worker it
+# left behind, each by PID.
+oa_lighttpd_stop() {
+	local pid=$1 kids c
+	oa_alive "$pid" || { wait "$pid" 2>/dev/null; return 0; }
+	kids=$(oa_children "$pid")
+	oa_stop_pid "$pid"
 	wait "$pid" 2>/dev/null
 	for c in $kids; do
-		kill -TERM "$c" 2>/dev/null || continue
-		for i in $(seq 1 100); do
-			kill -0 "$c" 2>/dev/null || break
-			sleep 0.05
-		done
-		kill -KILL "$c" 2>/dev/null
+		oa_stop_pid "$c"
 	done
 	return 0
 }
