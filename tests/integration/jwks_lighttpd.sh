@@ -183,6 +183,21 @@ expect_eq "fcgi after keys new: old ETag gets 200" "$HTTP_STATUS" 200
 http GET "$base/c/.well-known/jwks.json"
 check_jwks "cgi after keys new"
 
+# Retiring the new (published, not yet signing) key takes it out again.
+new_kid=$(jq -r '.keys[] | select(.kty == "EC") | .kid' "$OA_TMP/b")
+if [ -n "$new_kid" ] && "$OA_CLI" -c "$CONF" keys retire "$new_kid" >"$OA_TMP/retire.out" 2>&1; then
+	ok "ownauth keys retire $new_kid"
+else
+	fail "ownauth keys retire '$new_kid': $(cat "$OA_TMP/retire.out" 2>/dev/null)"
+fi
+http GET "$base/.well-known/jwks.json"
+expect_eq "fcgi after keys retire: status" "$HTTP_STATUS" 200
+expect_eq "fcgi after keys retire: only the first key is left" \
+    "$(jq -r '[.keys[].kid] | join(" ")' "$OA_TMP/b" 2>/dev/null)" \
+    "$(oa_kids "$KEYS" | grep -vx "$new_kid" | tr '\n' ' ' | sed 's/ $//')"
+check "fcgi after keys retire: the retired kid is gone" \
+    test -z "$(jq -r --arg k "$new_kid" '.keys[] | select(.kid == $k) | .kid' "$OA_TMP/b")"
+
 now_worker=$(oa_worker "$L1" "$OA_JWKS")
 expect_eq "the same FastCGI worker answered everything (no crash, no respawn)" "$now_worker" "$worker"
 
