@@ -818,6 +818,110 @@ char *oa_logins_cookie(const uint8_t key[32], const char *issuer,
 /* ------------------------------------------------------------------ */
 /* http.c: upstream HTTP with libcurl (section owned by http.c).       */
 
-/* (http.c declarations go here) */
+/*
+ * The only libcurl user (SPEC §2.2, SECURITY item 25): https only, except
+ * http to a loopback host; TLS peer and host verified; connect and total
+ * timeouts; a response size cap; redirects never followed; User-Agent
+ * "ownauth/VERSION" and Accept: application/json on every request.
+ */
+
+enum oa_http_result {
+	OA_HTTP_OK = 0,        /* 2xx; the response is written */
+	OA_HTTP_STATUS,        /* any other status (3xx redirects included:
+	                          never followed); the response is written */
+	OA_HTTP_INSECURE_URL,  /* not https and not http to a loopback host,
+	                          or not a URL: refused before connecting */
+	OA_HTTP_CONNECT,       /* name resolution or connection failed */
+	OA_HTTP_TIMEOUT,       /* connect or total timeout */
+	OA_HTTP_TLS,           /* handshake or certificate verification */
+	OA_HTTP_TOO_BIG,       /* body longer than the limit: aborted */
+	OA_HTTP_BAD_JSON,      /* oa_http_get_json: not JSON of that type */
+	OA_HTTP_ERROR,         /* anything else (memory, protocol error) */
+};
+/* A short phrase for logs and tests ("timeout", "TLS failure", ...). */
+const char *oa_http_result_str(enum oa_http_result r);
+
+/* Limits applied to every request (process-wide; tests shorten them). */
+struct oa_http_limits {
+	long connect_timeout_ms;   /* default 5000 */
+	long timeout_ms;           /* whole request; default 10000 */
+	size_t max_body;           /* default 1 MiB */
+	const char *ca_file;       /* extra CA bundle (tests), not copied;
+	                              NULL: the system's */
+};
+/* Copies *lim into the process-wide limits; NULL restores the defaults.
+ * Zero members take their default. */
+void oa_http_set_limits(const struct oa_http_limits *lim);
+
+struct oa_http_resp {
+	long status;
+	char *body;          /* malloc'd, NUL-terminated (may hold NULs) */
+	size_t len;          /* bytes of body, without the terminating NUL */
+	char *content_type;  /* malloc'd, or NULL when absent */
+	char *location;      /* malloc'd Location header of a 3xx, or NULL */
+};
+/* Wipes (OPENSSL_cleanse) the body, frees every member and zeroes the
+ * struct (not freed itself: it usually lives on the stack). NULL: no-op. */
+void oa_http_resp_free(struct oa_http_resp *resp);
+
+/* Initialises libcurl once per process (also done by the first request);
+ * call it early in a program that forks or starts threads. 0 or -1. */
+int oa_http_init(void);
+
+/* GET url. bearer (nullable) is sent as "Authorization: Bearer ..." and
+ * wiped from our memory afterwards. *out (zeroed by the caller or not:
+ * it is overwritten) is written on OA_HTTP_OK and OA_HTTP_STATUS only;
+ * free it with oa_http_resp_free. Every failure is logged once. */
+enum oa_http_result oa_http_get(const char *url, const char *bearer,
+    struct oa_http_resp *out);
+/* POST form_body (application/x-www-form-urlencoded, already encoded;
+ * not copied, the caller wipes it) to url. When basic_user is not NULL
+ * the client authenticates with HTTP Basic, user and password
+ * form-urlencoded first (RFC 6749 §2.3.1); basic_pass NULL means "".
+ * Output as for oa_http_get. */
+enum oa_http_result oa_http_post_form(const char *url, const char *form_body,
+    const char *basic_user, const char *basic_pass, struct oa_http_resp *out);
+
+/* GET url and parse the body as JSON of the given type (cJSON_Object or
+ * cJSON_Array). Anything but status 200 gives OA_HTTP_STATUS (logged with
+ * the status only); a body that is not exactly one JSON value of that
+ * type gives OA_HTTP_BAD_JSON. On OA_HTTP_OK writes *out (cJSON_Delete
+ * it). */
+enum oa_http_result oa_http_get_json(const char *url, const char *bearer,
+    int type, cJSON **out);
+/* Parses untrusted bytes (not NUL-terminated) as exactly one JSON value of
+ * the given type, whitespace around it allowed, nothing else after it.
+ * Refuses invalid UTF-8, NUL bytes, "\u0000", raw control bytes in
+ * strings and duplicate member names at any depth. Writes *out on
+ * success. 0 or -1. */
+int oa_http_json_parse(const char *body, size_t len, int type, cJSON **out);
+
+/* An upstream token endpoint response (RFC 6749 §5.1, §5.2). Members are
+ * malloc'd or NULL. */
+struct oa_http_token {
+	char *access_token;
+	char *id_token;
+	char *token_type;
+	char *scope;
+	char *error;
+	char *error_description;
+};
+/* Parses a token endpoint response body (untrusted; len bytes, need not
+ * be NUL-terminated): JSON (RFC 6749 §5.1), or form-encoded as GitHub
+ * sends without "Accept: application/json". A content_type (nullable) of
+ * application/json or application/x-www-form-urlencoded picks the
+ * format; otherwise a body starting with '{' is JSON.
+ * Refuses: a body that is neither (JSON as oa_http_json_parse); duplicate
+ * members; known members that are not strings (null counts as absent)
+ * or hold bytes outside printable ASCII (no space in tokens: they go into
+ * headers); members over 64 KiB; a success response (no "error") without
+ * access_token, or with a token_type other than "Bearer" (any case).
+ * An error response (RFC 6749 §5.2) parses: out->error is set, and
+ * error_description when it is printable (dropped otherwise).
+ * Writes *out on success (free with oa_http_token_free). 0 or -1. */
+int oa_http_token_parse(const char *body, size_t len,
+    const char *content_type, struct oa_http_token *out);
+/* Wipes and frees the members and zeroes the struct. NULL: no-op. */
+void oa_http_token_free(struct oa_http_token *tok);
 
 #endif /* OWNAUTH_H */
