@@ -48,8 +48,8 @@ void oa_log(enum oa_log_level level, const char *fmt, ...)
 
 /* Fills buf with len bytes from the OpenSSL CSPRNG; 0 or -1. */
 int oa_random(void *buf, size_t len);
-/* Returns a malloc'd base64url string of nbytes random bytes, or NULL.
- * The caller wipes and frees it with oa_secret_free(). */
+/* Returns a malloc'd base64url string of nbytes (1..4096) random bytes,
+ * or NULL. The caller wipes and frees it with oa_secret_free(). */
 char *oa_random_token(size_t nbytes);
 /* Constant-time equality after a length check. NULL never matches.
  * Returns 1 when equal, 0 otherwise. */
@@ -121,7 +121,7 @@ struct oa_key {
 	int is_private;    /* 1 when pkey holds the private part */
 };
 
-/* Generates a new private key for alg (RSA: 2048 bits). */
+/* Generates a new private key for alg (RSA: 2048 bits, e = 65537). */
 struct oa_key *oa_key_generate(enum oa_alg alg);
 /* Wraps pkey (ownership moves to the key, also on failure), works out the
  * algorithm, refuses RSA < 2048 and other curves, computes the kid. */
@@ -140,7 +140,8 @@ struct oa_key *oa_key_parse_pem(const char *pem, size_t len);
 void oa_key_free(struct oa_key *key);
 
 /* Parses one public JWK (RFC 7517) given as JSON text. Requires kty and
- * its members; RSA: n, e (>= 2048 bits); EC: crv P-256, x, y (32 bytes,
+ * its members; RSA: n, e (2048..8192 bits, e odd, 3..2^31-1; leading
+ * zero bytes are tolerated); EC: crv P-256, x, y (32 bytes,
  * point on the curve); OKP: crv Ed25519, x (32 bytes). When "alg" is
  * present it must match the key type; "use", when present, must be "sig".
  * Private members (d, p, q, dp, dq, qi) are refused. The kid is the
@@ -183,6 +184,17 @@ int oa_jws_verify_sig(const struct oa_key *key, const char *jws, size_t len);
 /* ------------------------------------------------------------------ */
 /* jwt.c: minting and strict verification (RFC 7519, RFC 8725).        */
 
+/* Longest token oa_jwt_parse / oa_jwt_verify accept, in bytes. */
+#define OA_JWT_MAX 16384
+
+/* Parses len bytes of untrusted JSON text that must be exactly one
+ * object: refuses NUL bytes and "\u0000" (cJSON strings are C strings),
+ * raw control characters inside strings, trailing bytes other than
+ * whitespace, more than 1 MB, and duplicate member names at any depth.
+ * Used for JOSE headers, claims and JWKs. Returns the object (caller
+ * cJSON_Deletes it) or NULL. */
+cJSON *oa_json_parse_object(const char *text, size_t len);
+
 /* Splits a compact JWT into its decoded header and payload objects
  * without verifying anything; refuses anything other than three
  * base64url parts whose first two are JSON objects. For fuzzing and
@@ -209,7 +221,9 @@ struct oa_jwt_expect {
 
 enum oa_jwt_result {
 	OA_JWT_OK = 0,
-	OA_JWT_MALFORMED,      /* not three base64url parts of JSON */
+	OA_JWT_MALFORMED,      /* not three base64url parts of JSON
+	                          objects, duplicate members, over
+	                          OA_JWT_MAX, or iat/nbf not numbers */
 	OA_JWT_BAD_HEADER,     /* alg none/HMAC/unknown, crit, jku, x5u, jwk,
 	                          x5c, typ other than JWT */
 	OA_JWT_NO_KEY,         /* no key with this kid */
