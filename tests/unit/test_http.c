@@ -1,7 +1,7 @@
 /*
  * test_http.c - lib/http.c against real servers on 127.0.0.1: the
  * misbehaving upstream tests/upstream/fake.mjs (over http, and over https
- * with a throw-away self-signed certificate), and a real OpenID Provider,
+ * with a throw-away self-signed certificate made here), and a real OpenID Provider,
  * tests/upstream/op.mjs (oidc-provider), for a whole code exchange.
  *
  * The test starts node itself (the servers pick their own port and print
@@ -26,6 +26,8 @@
 #include <unistd.h>
 
 #include <curl/curl.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
 
 #include "ownauth.h"
 #include "t.h"
@@ -147,7 +149,8 @@ start_node(const char *script, const char *const *args, const char *log,
 		return port;
 	}
 	close(fd);
-	fprintf(stderr, "test_http: %s did not get ready (see %s)\n", script,
+	fprintf(stderr, "test_http: %s did not get ready (see %s; are node "
+	    "and tests/node_modules installed? cd tests && npm ci)\n", script,
 	    log);
 	stop(*pid);
 	*pid = -1;
@@ -715,26 +718,86 @@ test_fake(const char *base, int port)
 
 /* ---- TLS: fake.mjs over https with a self-signed certificate ------ */
 
+/*
+ * Writes a throw-away self-signed P-256 certificate for IP 127.0.0.1
+ * (and no name) and its key, as PEM files. 0 or -1.
+ */
+static int
+make_cert(const char *cert, const char *key)
+{
+	EVP_PKEY *pk = NULL;
+	X509 *x = NULL;
+	X509_NAME *name;
+	X509_EXTENSION *ext;
+	X509V3_CTX ctx;
+	FILE *f = NULL;
+	int ok = -1;
+	size_t i;
+	static const struct { int nid; const char *value; } exts[] = {
+		{ NID_basic_constraints, "critical,CA:TRUE" },
+		{ NID_subject_alt_name, "IP:127.0.0.1" },
+	};
+
+	if ((pk = EVP_EC_gen("P-256")) == NULL || (x = X509_new()) == NULL)
+		goto out;
+	if (!X509_set_version(x, 2) ||
+	    !ASN1_INTEGER_set(X509_get_serialNumber(x), 1) ||
+	    X509_gmtime_adj(X509_getm_notBefore(x), -3600) == NULL ||
+	    X509_gmtime_adj(X509_getm_notAfter(x), 86400) == NULL ||
+	    !X509_set_pubkey(x, pk))
+		goto out;
+	name = X509_get_subject_name(x);
+	if (!X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+	    (const unsigned char *)"ownauth test", -1, -1, 0) ||
+	    !X509_set_issuer_name(x, name))
+		goto out;
+	X509V3_set_ctx(&ctx, x, x, NULL, NULL, 0);
+	for (i = 0; i < sizeof(exts) / sizeof(exts[0]); i++) {
+		ext = X509V3_EXT_conf_nid(NULL, &ctx, exts[i].nid,
+		    exts[i].value);
+		if (ext == NULL || !X509_add_ext(x, ext, -1)) {
+			X509_EXTENSION_free(ext);
+			goto out;
+		}
+		X509_EXTENSION_free(ext);
+	}
+	if (!X509_sign(x, pk, EVP_sha256()))
+		goto out;
+	if ((f = fopen(cert, "w")) == NULL || !PEM_write_X509(f, x) ||
+	    fclose(f) != 0) {
+		f = NULL;
+		goto out;
+	}
+	if ((f = fopen(key, "w")) == NULL ||
+	    !PEM_write_PrivateKey(f, pk, NULL, NULL, 0, NULL, NULL) ||
+	    fclose(f) != 0) {
+		f = NULL;
+		goto out;
+	}
+	f = NULL;
+	ok = 0;
+out:
+	if (f != NULL)
+		fclose(f);
+	X509_free(x);
+	EVP_PKEY_free(pk);
+	return ok;
+}
+
 static void
 test_tls(void)
 {
 	char cert[512], key[512], log[512], url[256];
-	char *argv[] = { "openssl", "req", "-x509", "-newkey", "ec",
-		"-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1",
-		"-subj", "/CN=127.0.0.1", "-addext",
-		"subjectAltName=IP:127.0.0.1", "-keyout", key, "-out", cert,
-		NULL };
-	const char *args[] = { "--tls-cert", cert, "--tls-key", key, NULL };
+	const char *args[] = { "--quiet", "--tls-cert", cert, "--tls-key",
+		key, NULL };
 	struct oa_http_limits lim = { 2000, 4000, 65536, NULL };
 	struct oa_http_resp r = { 0 };
-	char line[64];
 	pid_t pid = -1;
 	int port;
 
 	snprintf(cert, sizeof(cert), "%s/cert.pem", tmpdir);
 	snprintf(key, sizeof(key), "%s/key.pem", tmpdir);
-	snprintf(log, sizeof(log), "%s/openssl.log", tmpdir);
-	CHECK(run_capture(argv, log, line, sizeof(line)) == 0);
+	CHECK(make_cert(cert, key) == 0);
 	snprintf(log, sizeof(log), "%s/fake-tls.log", tmpdir);
 	port = start_node("fake.mjs", args, log, &pid);
 	CHECK(port > 0);

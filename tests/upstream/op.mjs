@@ -13,9 +13,10 @@
 //
 // What it does:
 //  - one client with the given id, secret and redirect URIs, code flow
-//    only, token_endpoint_auth_method client_secret_basic by default
-//    (both methods are accepted with --auth-method), PKCE required (S256;
-//    oidc-provider 9 knows no other method);
+//    only, registered with token_endpoint_auth_method client_secret_basic
+//    (default) or client_secret_post (--auth-method). Note: oidc-provider
+//    9 accepts either of the two secret methods whichever is registered;
+//    PKCE required (S256; oidc-provider 9 knows no other method);
 //  - ID tokens signed with RS256 (default) or ES256 (--alg); the JWKS
 //    publishes one RSA and one P-256 key, generated at startup;
 //  - scopes openid email profile -> claims sub, email, email_verified,
