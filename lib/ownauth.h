@@ -938,4 +938,42 @@ int oa_http_token_parse(const char *body, size_t len,
 /* Wipes and frees the members and zeroes the struct. NULL: no-op. */
 void oa_http_token_free(struct oa_http_token *tok);
 
+/* ------------------------------------------------------------------ */
+/* issue.c: the token pair of SPEC §3.                                 */
+
+struct oa_issue_in {
+	const struct oa_conf *conf;
+	const struct oa_client *client;
+	const struct oa_db_user *user;
+	const char *sid;
+	time_t auth_time;
+	const char *nonce;      /* ID token only; NULL when none */
+	time_t now;
+};
+struct oa_issue_out {
+	char *access_token;     /* malloc'd */
+	char *id_token;         /* malloc'd (same text as access_token when the
+	                           claims are identical: aud == client id and no nonce) */
+	long expires_in;
+};
+/*
+ * Mints the access token and the ID token of one response with the
+ * ring's signer at in->now: header {alg, kid, typ:"JWT"}; claims iss,
+ * sub, aud (ONE string: the client id in the ID token, client->audience
+ * in the access token), iat, exp (iat + access_token_ttl), jti (fresh
+ * random), sid, auth_time, nonce (ID token, when not NULL), email,
+ * email_verified, name, picture when known, then the user's custom
+ * claims (names already set or reserved are skipped with a warn line).
+ * When both tokens would carry the same claims they are one signature:
+ * id_token is a second malloc'd copy of the same text. Writes *out (zeroed
+ * first; free with oa_issue_out_wipe) and returns 0, or -1 (logged; no
+ * signer at now, bad input, signing failure).
+ */
+int oa_issue_tokens(const struct oa_keyring *ring, const struct oa_issue_in *in, struct oa_issue_out *out);
+/* Wipes and frees both tokens and zeroes *out. NULL is a no-op. */
+void oa_issue_out_wipe(struct oa_issue_out *out);
+/* 1 when name is a claim that custom claims may never set (iss sub aud
+ * exp iat nbf jti sid auth_time nonce azp at_hash c_hash typ), else 0. */
+int oa_issue_claim_reserved(const char *name);
+
 #endif /* OWNAUTH_H */
