@@ -7,7 +7,8 @@
  * its requests/s under a web server are what the server + FastCGI protocol
  * can do on this machine. Like the ownauth programs it runs both as
  * FastCGI (a socket on fd 0) and as plain CGI (one request from the
- * environment, response on stdout).
+ * environment, response on stdout). It sends a Content-Length, as a
+ * careful program does, so the server needs no chunked encoding.
  */
 #include <stdio.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 static const char response[] =
     "Status: 200 OK\r\n"
     "Content-Type: text/plain\r\n"
+    "Content-Length: 6\r\n"
     "\r\n"
     "hello\n";
 

@@ -307,12 +307,11 @@ oa_lighttpd_log() {
 	sed 's/^/# /' "$1/error.log" "$1/stdout.log" 2>/dev/null | tail -n 40
 }
 
-# oa_children PID: the PIDs of PID's child processes.
+# oa_children PID: the PIDs of PID's child processes (the comm field of
+# /proc/N/stat may hold spaces: fields are counted after its ')').
 oa_children() {
-	local c
-	for c in /proc/[0-9]*/stat; do
-		awk -v p="$1" '{ if ($4 == p) print $1 }' "$c" 2>/dev/null
-	done
+	cat /proc/[0-9]*/stat 2>/dev/null |
+	    awk -v p="$1" '{ pid = $1; sub(/^.*\) /, ""); if ($2 == p) print pid }'
 }
 
 # oa_worker LIGHTTPD_PID PROG: the PID of lighttpd's child running PROG.
