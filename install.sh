@@ -10,6 +10,10 @@
 #                                  (default DIR/cgi-bin), the config, keys
 #                                  and data in DIR/etc (made by `ownauth
 #                                  init` when absent; never overwritten)
+#       [--build DIR]              install programs already built in DIR
+#                                  instead of building them for this prefix
+#                                  (their compiled-in config path is that
+#                                  build's: set OWNAUTH_CONF; for tests)
 #
 # Only what is missing is installed, so a second run is quick. As root,
 # apt-get installs it; otherwise the exact apt-get line is printed and the
@@ -22,11 +26,11 @@ cd "$here"
 say() { printf 'install.sh: %s\n' "$*"; }
 die() { printf 'install.sh: error: %s\n' "$*" >&2; exit 1; }
 usage() {
-	sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'
+	sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'
 	exit 2
 }
 
-want_deps=0 want_test=0 prefix="" cgibin="" issuer=""
+want_deps=0 want_test=0 prefix="" cgibin="" issuer="" from=""
 while [ $# -gt 0 ]; do
 	case $1 in
 	--deps) want_deps=1 ;;
@@ -37,6 +41,8 @@ while [ $# -gt 0 ]; do
 	--cgi-bin=*) cgibin=${1#*=} ;;
 	--issuer) [ $# -ge 2 ] || usage; issuer=$2; shift ;;
 	--issuer=*) issuer=${1#*=} ;;
+	--build) [ $# -ge 2 ] || usage; from=$2; shift ;;
+	--build=*) from=${1#*=} ;;
 	-h | --help) usage ;;
 	*) printf 'install.sh: unknown argument: %s\n' "$1" >&2; usage ;;
 	esac
@@ -174,25 +180,31 @@ put() {
 }
 
 if [ -n "$prefix" ]; then
-	command -v make >/dev/null || die "make is missing: run ./install.sh --deps first"
 	mkdir -p "$prefix"
 	prefix=$(cd "$prefix" && pwd)
 	cgibin=${cgibin:-$prefix/cgi-bin}
 	etc="$prefix/etc"
 	conf="$etc/ownauth.conf"
 
-	# The programs find their config without $OWNAUTH_CONF (web servers
-	# on shared hosting often pass no environment): the path is compiled
-	# in, so they are built for this prefix, in their own build dir.
-	build="$here/build/prefix"
-	if [ -f "$build/.conf-path" ] && [ "$(cat "$build/.conf-path")" != "$conf" ]; then
-		say "the last --prefix build was for another config path: rebuilding"
-		rm -rf "$build"
+	if [ -n "$from" ]; then
+		build=$(cd "$from" && pwd) || die "no build dir $from"
+		say "installing the programs built in $build (their compiled-in config path is that build's; set OWNAUTH_CONF=$conf)"
+	else
+		command -v make >/dev/null || die "make is missing: run ./install.sh --deps first"
+		# The programs find their config without $OWNAUTH_CONF (web
+		# servers on shared hosting often pass no environment): the path
+		# is compiled in, so they are built for this prefix, in their own
+		# build dir.
+		build="$here/build/prefix"
+		if [ -f "$build/.conf-path" ] && [ "$(cat "$build/.conf-path")" != "$conf" ]; then
+			say "the last --prefix build was for another config path: rebuilding"
+			rm -rf "$build"
+		fi
+		mkdir -p "$build"
+		say "building with the config path $conf compiled in (make B=build/prefix)"
+		make -C "$here" --no-print-directory B=build/prefix OA_CONF_PATH="$conf" all
+		echo "$conf" >"$build/.conf-path"
 	fi
-	mkdir -p "$build"
-	say "building with the config path $conf compiled in (make B=build/prefix)"
-	make -C "$here" --no-print-directory B=build/prefix OA_CONF_PATH="$conf" all
-	echo "$conf" >"$build/.conf-path"
 
 	say "installing into $prefix (programs in $cgibin)"
 	mkdir -p "$prefix/bin" "$cgibin"
@@ -223,6 +235,10 @@ if [ -n "$prefix" ]; then
 	else
 		die "ownauth check failed for $conf (see above)"
 	fi
-	say "done. The CLI: $prefix/bin/ownauth (config $conf, compiled in)."
+	if [ -n "$from" ]; then
+		say "done. The CLI: $prefix/bin/ownauth (use -c $conf or OWNAUTH_CONF)."
+	else
+		say "done. The CLI: $prefix/bin/ownauth (config $conf, compiled in)."
+	fi
 	say "Point the web server at $cgibin; etc/ has snippets for Apache, lighttpd and nginx."
 fi
