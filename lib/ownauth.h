@@ -514,7 +514,289 @@ int oa_http_date(time_t t, char buf[32]);
 /* ------------------------------------------------------------------ */
 /* db.c: the Berkeley DB store (SPEC §5; section owned by db.c).       */
 
-/* (db.c declarations go here) */
+/*
+ * One transactional environment in data_dir, shared by any number of
+ * processes, any of which may be killed at any instant. Every function
+ * runs one transaction, retried on lock conflicts within a deadline, and
+ * recovers the environment on its own (DB_REGISTER) after a crash. Each
+ * returns an enum oa_db_rc; out-parameters are written only on OA_DB_OK
+ * (and where a comment says so). Secrets (codes, refresh tokens, login
+ * states) are given in plain text and stored only as SHA-256 hashes.
+ * A handle belongs to one process (not shared across fork) and one
+ * thread; opening the same dir twice in a process returns the same
+ * handle with a reference count. `now` parameters are Unix times
+ * (tests pass a fake clock).
+ */
+struct oa_db;
+
+enum oa_db_rc {
+	OA_DB_OK = 0,
+	OA_DB_NOTFOUND,   /* no such record, or it has expired */
+	OA_DB_EXISTS,     /* a create found the key taken (or a deleted
+	                     user's id: ids are never reused) */
+	OA_DB_USED,       /* authorization code already used: a replay */
+	OA_DB_ALREADY,    /* login state already consumed */
+	OA_DB_INVALID,    /* refresh token unknown, expired, revoked, or
+	                     reused (see reuse_detected) */
+	OA_DB_DISABLED,   /* the user is disabled */
+	OA_DB_BADARG,     /* a value the store refuses (too long, NUL,
+	                     control bytes, claims not a JSON object) */
+	/* From here on the store cannot answer: HTTP 503, exit status 1.
+	 * Each is logged once with the reason. */
+	OA_DB_BUSY,       /* lock conflicts outlasted the retry deadline */
+	OA_DB_FULL,       /* no space left on the device (or quota) */
+	OA_DB_READONLY,   /* read-only file system or permission denied */
+	OA_DB_CORRUPT,    /* not a database, a page checksum failed, or a
+	                     record does not decode */
+	OA_DB_VERSION,    /* written by another Berkeley DB or store
+	                     format version */
+	OA_DB_ERROR,      /* anything else (out of memory, I/O error...) */
+};
+/* 1 when rc means the store failed (BUSY and after), 0 otherwise. */
+#define OA_DB_FAILED(rc) ((rc) >= OA_DB_BUSY)
+/* A fixed sentence for rc ("no space left on the database device"). */
+const char *oa_db_strerror(enum oa_db_rc rc);
+
+/* Opens (creating it 0700 when missing) the environment in dir; files
+ * are created 0600. sync = 0 gives up durability of the last commits
+ * for speed (db_sync = no). Recovers on its own when a process died.
+ * Writes the handle into *out; free it with oa_db_close(). */
+enum oa_db_rc oa_db_open(const char *dir, int sync, struct oa_db **out);
+/* Drops one reference; the last one flushes and closes the environment.
+ * NULL is a no-op. Handles still open at exit() are closed by an atexit
+ * hook (a process that dies without closing makes the next one run
+ * recovery). */
+void oa_db_close(struct oa_db *db);
+/* Sets how long one store call may make no progress (a latch held by a
+ * process killed mid-call is never released) before the process logs
+ * the fact and exits with status 75, so that the next process recovers
+ * the environment. Default 30 s; 0 disables. Process-wide. */
+void oa_db_set_watchdog(unsigned seconds);
+
+/* Users. Ids are ASCII (printable, no space), at most 64 characters,
+ * never reused; generated ones are "u_" + 22 base64url characters. */
+struct oa_db_user {
+	char *id;
+	char *email;          /* NULL when unknown */
+	int email_verified;
+	char *name;           /* NULL when unknown */
+	char *picture;        /* NULL when unknown */
+	int disabled;
+	char *claims;         /* custom claims: JSON object text, or NULL */
+	time_t created;
+	time_t last_login;    /* 0: never signed in */
+};
+void oa_db_user_free(struct oa_db_user *u);
+/* Frees an array from oa_db_user_list (NULL is a no-op). */
+void oa_db_user_list_free(struct oa_db_user **v, size_t n);
+/* Reads user id into *out (caller frees). OK or NOTFOUND. */
+enum oa_db_rc oa_db_user_get(struct oa_db *db, const char *id,
+    struct oa_db_user **out);
+/* Creates a user without an upstream identity (CLI `users add`). u->id
+ * NULL: a new id is generated. u->created/last_login are ignored
+ * (created = now). Writes the malloc'd id into *id_out when not NULL.
+ * EXISTS when the id is or was taken; BADARG for a bad id or claims. */
+enum oa_db_rc oa_db_user_add(struct oa_db *db, const struct oa_db_user *u,
+    time_t now, char **id_out);
+/* Sets or clears the disabled flag. OK or NOTFOUND. */
+enum oa_db_rc oa_db_user_set_disabled(struct oa_db *db, const char *id,
+    int disabled);
+/* Replaces the custom claims with json (a JSON object; NULL or "{}"
+ * clears them). Reserved claim names are the caller's to refuse. */
+enum oa_db_rc oa_db_user_set_claims(struct oa_db *db, const char *id,
+    const char *json);
+/* Deletes the user and, in the same transaction, its identities, email
+ * index entries, sessions and refresh tokens. The id stays reserved. */
+enum oa_db_rc oa_db_user_delete(struct oa_db *db, const char *id);
+/* Every user, sorted by id: a malloc'd array of *n users (free with
+ * oa_db_user_list_free). */
+enum oa_db_rc oa_db_user_list(struct oa_db *db, struct oa_db_user ***out,
+    size_t *n);
+
+/* Identities: (provider, upstream subject) -> user. */
+struct oa_db_profile {
+	const char *provider;   /* config section name, [A-Za-z0-9._-] */
+	const char *subject;    /* upstream sub, <= 255 bytes */
+	const char *email;      /* NULL when unknown */
+	int email_verified;
+	const char *name;       /* NULL when unknown */
+	const char *picture;    /* NULL when unknown */
+};
+/*
+ * Sign-in, in one transaction: finds the user of (provider, subject);
+ * when there is none, links it to the user that owns the same verified,
+ * case-normalised email when link_by_verified_email and the profile's
+ * email is verified, else creates a user. Profile fields that are not
+ * NULL are refreshed, last_login = now. Writes the user into *user
+ * (caller frees) and 1 into *created (may be NULL) when it is new.
+ * DISABLED (nothing written) when the user is disabled.
+ */
+enum oa_db_rc oa_db_identity_login(struct oa_db *db,
+    const struct oa_db_profile *p, int link_by_verified_email, time_t now,
+    struct oa_db_user **user, int *created);
+/* The user id of (provider, subject) into *uid (malloc'd). */
+enum oa_db_rc oa_db_identity_get(struct oa_db *db, const char *provider,
+    const char *subject, char **uid);
+struct oa_db_identity {
+	char *provider;
+	char *subject;
+	time_t created;
+};
+/* The identities of user uid (sorted): malloc'd array of *n. */
+enum oa_db_rc oa_db_identity_list(struct oa_db *db, const char *uid,
+    struct oa_db_identity **out, size_t *n);
+void oa_db_identity_list_free(struct oa_db_identity *v, size_t n);
+
+/* Authorization codes (stored as SHA-256(code)). */
+struct oa_db_code {
+	char *client;
+	char *redirect_uri;
+	char *code_challenge;   /* S256 challenge */
+	char *nonce;            /* NULL when none */
+	char *scope;            /* NULL when none */
+	char *user;
+	char *sid;              /* the session its exchange created; NULL
+	                           until then (ignored by code_put) */
+	time_t auth_time;
+	time_t expires;         /* e.g. now + 60 */
+};
+void oa_db_code_free(struct oa_db_code *c);
+/* Stores code -> c. EXISTS when the code is already stored. */
+enum oa_db_rc oa_db_code_put(struct oa_db *db, const char *code,
+    const struct oa_db_code *c);
+/*
+ * Uses code once: OK (it is now marked used; *out gets the record) when
+ * it was unused and now < expires; NOTFOUND when unknown or expired;
+ * USED when it was used before: a replay. A replay revokes, in the same
+ * transaction, the session the first exchange created, and *out gets
+ * the record (with that sid, NULL when the first exchange has not
+ * created its session) for the log. The used code is kept until it
+ * expires so that replays are recognised.
+ */
+enum oa_db_rc oa_db_code_take(struct oa_db *db, const char *code,
+    time_t now, struct oa_db_code **out);
+
+/* Sessions ("families" of refresh tokens; sid is the JWT sid claim). */
+struct oa_db_session {
+	char *sid;
+	char *user;
+	char *client;
+	time_t created;
+	time_t expires;         /* created + session_ttl at creation */
+	time_t auth_time;
+	time_t last_refresh;    /* 0: never refreshed */
+	int revoked;
+};
+void oa_db_session_free(struct oa_db_session *s);
+void oa_db_session_list_free(struct oa_db_session **v, size_t n);
+struct oa_db_session_params {
+	const char *user;
+	const char *client;
+	time_t auth_time;
+	time_t now;
+	long session_ttl;       /* absolute lifetime */
+	long idle_ttl;          /* refresh_idle_ttl */
+	const char *code;       /* the code being exchanged, or NULL (implicit
+	                           flow): it must have been taken (OK) and not
+	                           replayed since; its record gets the sid */
+};
+/*
+ * Creates a session and its first refresh token in one transaction.
+ * Writes the malloc'd sid and the refresh token (plain text, 43 chars;
+ * free with oa_secret_free) into *sid and *refresh. NOTFOUND when the
+ * user is gone, DISABLED when disabled, USED when p->code was replayed
+ * in between (no session is created).
+ */
+enum oa_db_rc oa_db_session_new(struct oa_db *db,
+    const struct oa_db_session_params *p, char **sid, char **refresh);
+enum oa_db_rc oa_db_session_get(struct oa_db *db, const char *sid,
+    struct oa_db_session **out);
+/* The sessions of user uid (revoked ones included), sorted by sid. */
+enum oa_db_rc oa_db_session_list(struct oa_db *db, const char *uid,
+    struct oa_db_session ***out, size_t *n);
+/* Revokes one session (every refresh token of the family dies). */
+enum oa_db_rc oa_db_session_revoke(struct oa_db *db, const char *sid);
+/* Revokes every session of uid; *count (may be NULL) gets how many were
+ * live. OK even when there were none; NOTFOUND for an unknown user. */
+enum oa_db_rc oa_db_session_revoke_user(struct oa_db *db, const char *uid,
+    size_t *count);
+
+/* Refresh tokens (SPEC §2.3): rotated on every use. */
+struct oa_db_refresh_params {
+	time_t now;
+	long reuse_window;      /* refresh_reuse_window */
+	long idle_ttl;          /* refresh_idle_ttl */
+	long session_ttl;
+};
+struct oa_db_refresh_result {
+	char *token;            /* the new refresh token (oa_secret_free) */
+	struct oa_db_session *session;  /* after the rotation */
+	struct oa_db_user *user;
+	int sibling;            /* 1: a sibling for a concurrent refresh */
+	int reuse_detected;     /* set (with OA_DB_INVALID) when the token
+	                           was reused and the family revoked */
+};
+/* Frees and wipes the members (not r itself). */
+void oa_db_refresh_result_wipe(struct oa_db_refresh_result *r);
+/*
+ * Rotates token, in one transaction (racing callers get outcomes
+ * consistent with these rules in some serial order):
+ *  - unknown token, revoked or expired session (absolute: created +
+ *    session_ttl), deleted or disabled user, or an unused token older
+ *    than idle_ttl: INVALID;
+ *  - unused token: it is marked used (first use = now) and a child
+ *    token is issued: OK;
+ *  - used token, now - first use <= reuse_window, and the token is the
+ *    parent of the family's newest token: a sibling of that newest
+ *    token is issued: OK, sibling = 1;
+ *  - any other use of a used token is reuse: the family is revoked:
+ *    INVALID with reuse_detected = 1.
+ * res must be zeroed by the caller; on OK it gets the new token, the
+ * session and the user.
+ */
+enum oa_db_rc oa_db_refresh_rotate(struct oa_db *db, const char *token,
+    const struct oa_db_refresh_params *p, struct oa_db_refresh_result *res);
+/* Revokes the family of token (RFC 7009, logout). *sid (may be NULL)
+ * gets the malloc'd sid. NOTFOUND for an unknown token. */
+enum oa_db_rc oa_db_refresh_revoke(struct oa_db *db, const char *token,
+    char **sid);
+
+/* Marks a login state as consumed until expires: OK the first time,
+ * ALREADY after (until the marker is purged after expires). */
+enum oa_db_rc oa_db_state_consume(struct oa_db *db, const char *state,
+    time_t expires, time_t now);
+
+/* Cache of upstream documents (discovery, JWKS), key <= 512 bytes,
+ * body <= 1 MiB. put replaces. get writes a malloc'd NUL-terminated
+ * copy of the body, its length and expiry, also when it has expired
+ * (the caller decides whether a stale copy will do); purged a day after
+ * it expires. */
+enum oa_db_rc oa_db_cache_put(struct oa_db *db, const char *key,
+    const char *body, size_t len, time_t expires);
+enum oa_db_rc oa_db_cache_get(struct oa_db *db, const char *key,
+    char **body, size_t *len, time_t *expires);
+
+/* Removes every record expired at now (codes, states, refresh tokens,
+ * sessions with their tokens, stale cache entries). *removed (may be
+ * NULL) gets the count. Writers also purge a little on their own. */
+enum oa_db_rc oa_db_purge(struct oa_db *db, time_t now, size_t *removed);
+
+/* What oa_db_check found. */
+struct oa_db_report {
+	size_t users, identities, emails, sessions, refresh_tokens, codes,
+	    states, cache, deleted_ids;
+	size_t problems;        /* inconsistencies, each logged */
+};
+/* Checks the store: a hot backup into a temporary directory of dir,
+ * Berkeley DB's verify of the copy, and a walk decoding every record and
+ * cross-checking the indexes. Fills *rep (may be NULL). OK, CORRUPT
+ * (problems found, or a damaged file), or a failure. */
+enum oa_db_rc oa_db_check(struct oa_db *db, struct oa_db_report *rep);
+/* Hot backup into dir (created 0700; it must not exist or be empty):
+ * the database file, then the logs, then catastrophic recovery and a
+ * verify of the copy. The copy is a data_dir of its own: copy it back
+ * while nothing runs to restore. Concurrent writers keep running. */
+enum oa_db_rc oa_db_backup(struct oa_db *db, const char *dir);
 
 /* ------------------------------------------------------------------ */
 /* req.c: query, form and cookie parsing (section owned by req.c).     */
