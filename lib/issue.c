@@ -75,7 +75,7 @@ add_custom(cJSON *claims, const struct oa_db_user *u)
 		if (cJSON_GetObjectItemCaseSensitive(claims, it->string) !=
 		    NULL) {
 			oa_log(OA_LOG_WARN, "user %s: custom claim '%s' would "
-			    "replace the profile's; left out", u->id,
+			    "replace a profile claim; left out", u->id,
 			    it->string);
 			continue;
 		}
@@ -88,6 +88,40 @@ add_custom(cJSON *claims, const struct oa_db_user *u)
 	}
 	cJSON_Delete(obj);
 	return 0;
+}
+
+/* Adds the profile claims (OIDC Core §5.1) of u that are known. */
+static int
+add_profile(cJSON *c, const struct oa_db_user *u)
+{
+	if (u->email != NULL &&
+	    (!cJSON_AddStringToObject(c, "email", u->email) ||
+	    !cJSON_AddBoolToObject(c, "email_verified",
+	    u->email_verified ? 1 : 0)))
+		return -1;
+	if (u->name != NULL && !cJSON_AddStringToObject(c, "name", u->name))
+		return -1;
+	if (u->picture != NULL &&
+	    !cJSON_AddStringToObject(c, "picture", u->picture))
+		return -1;
+	return add_custom(c, u);
+}
+
+cJSON *
+oa_issue_user_claims(const struct oa_db_user *u)
+{
+	cJSON *c;
+
+	if (u == NULL || u->id == NULL)
+		return NULL;
+	if ((c = cJSON_CreateObject()) == NULL)
+		return NULL;
+	if (!cJSON_AddStringToObject(c, "sub", u->id) ||
+	    add_profile(c, u) == -1) {
+		cJSON_Delete(c);
+		return NULL;
+	}
+	return c;
 }
 
 /* The claims of the access token (aud = aud); the ID token differs only
@@ -110,24 +144,12 @@ common_claims(const struct oa_issue_in *in, const char *aud, const char *jti)
 	    (in->sid != NULL &&
 	    !cJSON_AddStringToObject(c, "sid", in->sid)) ||
 	    (in->auth_time > 0 && !cJSON_AddNumberToObject(c, "auth_time",
-	    (double)in->auth_time)))
-		goto fail;
-	if (u->email != NULL &&
-	    (!cJSON_AddStringToObject(c, "email", u->email) ||
-	    !cJSON_AddBoolToObject(c, "email_verified",
-	    u->email_verified ? 1 : 0)))
-		goto fail;
-	if (u->name != NULL && !cJSON_AddStringToObject(c, "name", u->name))
-		goto fail;
-	if (u->picture != NULL &&
-	    !cJSON_AddStringToObject(c, "picture", u->picture))
-		goto fail;
-	if (add_custom(c, u) == -1)
-		goto fail;
+	    (double)in->auth_time)) ||
+	    add_profile(c, u) == -1) {
+		cJSON_Delete(c);
+		return NULL;
+	}
 	return c;
-fail:
-	cJSON_Delete(c);
-	return NULL;
 }
 
 /* Replaces aud (keeping its place in the claims). 0 or -1. */

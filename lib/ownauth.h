@@ -1257,5 +1257,32 @@ void oa_issue_out_wipe(struct oa_issue_out *out);
 /* 1 when name is a claim that custom claims may never set (iss sub aud
  * exp iat nbf jti sid auth_time nonce azp at_hash c_hash typ), else 0. */
 int oa_issue_claim_reserved(const char *name);
+/* The user's claims as userinfo returns them (OIDC Core §5.3.2): sub,
+ * email, email_verified, name, picture when known, then the custom
+ * claims, skipped as in tokens. Caller cJSON_Deletes; NULL on failure. */
+cJSON *oa_issue_user_claims(const struct oa_db_user *u);
+
+/* ------------------------------------------------------------------ */
+/* token_ep.c: the token program's endpoints (SPEC §2.3; section owned */
+/* by token_ep.c).                                                     */
+
+/*
+ * One process's state for token.fcgi: the config (loaded once), the
+ * private key ring (reloaded when keys_dir changes) and the store
+ * (opened once). Dispatch on the end of PATH_INFO: "", "/token" → the
+ * token endpoint (authorization_code and refresh_token grants); "/revoke"
+ * (RFC 7009); "/logout" (OIDC RP-Initiated Logout); "/userinfo".
+ */
+#define OA_TOKEN_BODY_MAX 16384   /* bytes of a request body */
+
+struct oa_token_ep;
+/* Allocates the state and tries to load the config, the keys and the
+ * store (a failure is logged and tried again at the next request under
+ * FastCGI). conf_path is copied. NULL only when out of memory. */
+struct oa_token_ep *oa_token_ep_new(const char *conf_path);
+/* The oa_cgi_main() handler; arg is the struct oa_token_ep. */
+int oa_token_ep_handle(struct oa_cgi *c, void *arg);
+/* Closes the store, frees the ring and the config. NULL is a no-op. */
+void oa_token_ep_free(struct oa_token_ep *ep);
 
 #endif /* OWNAUTH_H */
