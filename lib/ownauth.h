@@ -1285,4 +1285,201 @@ int oa_token_ep_handle(struct oa_cgi *c, void *arg);
 /* Closes the store, frees the ring and the config. NULL is a no-op. */
 void oa_token_ep_free(struct oa_token_ep *ep);
 
+/* ------------------------------------------------------------------ */
+/* authz.c: the authorization request (SPEC §2.1; section owned by     */
+/* authz.c).                                                           */
+
+/*
+ * RFC 6749 §4.1.2.1 / §3.1.2.4: while the client and its redirect URI are
+ * not established, the user gets an error page and is never redirected
+ * (SECURITY 1, 2); once they are, any other problem is an error response
+ * sent to that redirect URI.
+ */
+enum oa_authz_result {
+	OA_AUTHZ_OK = 0,
+	OA_AUTHZ_PAGE,      /* answer with an error page (400) */
+	OA_AUTHZ_REDIRECT,  /* answer with oa_authz_error_location() */
+};
+
+/* Longest accepted values (bytes, decoded). They bound the login cookie. */
+#define OA_AUTHZ_STATE_MAX 512
+#define OA_AUTHZ_NONCE_MAX 256
+#define OA_AUTHZ_SCOPE_MAX 512
+#define OA_AUTHZ_HINT_MAX 256
+#define OA_AUTHZ_REDIRECT_MAX 2048
+
+/* A validated authorization request. */
+struct oa_authz {
+	enum oa_authz_result result;
+	const char *error;          /* OAuth error code (static string), or
+	                               NULL when result is OA_AUTHZ_OK */
+	char error_description[160]; /* fixed English text (RFC 6749
+	                               NQSCHAR, safe in HTML and URLs):
+	                               never contains input bytes */
+	const struct oa_client *client; /* borrowed from conf; NULL on
+	                               OA_AUTHZ_PAGE */
+	const char *redirect_uri;   /* borrowed: the registered string (exact
+	                               match); NULL on OA_AUTHZ_PAGE */
+	const char *response_type;  /* "code" or "token" (static) when OK */
+	int fragment;               /* 1: the response goes in the fragment
+	                               (response_type=token, RFC 6749 §4.2.2) */
+	/* The client's values as sent and validated: malloc'd, or NULL when
+	 * absent. state is kept on OA_AUTHZ_REDIRECT too (to echo it) when
+	 * it was itself valid. */
+	char *state;
+	char *nonce;
+	char *code_challenge;       /* S256 (the only method accepted) */
+	char *scope;
+	char *prompt;               /* none | login | consent |
+	                               select_account | create, validated */
+	char *login_hint;
+	int discovered;             /* "discovered=1": back from the upstream
+	                               discovery round trip (upstream_ep.c) */
+};
+
+/*
+ * Validates the len bytes of in (a query string or a form body; need
+ * not be NUL-terminated) against conf: client_id (may be omitted when
+ * conf has exactly one client), redirect_uri (exact string match with
+ * one the client registered; may be omitted when it has exactly one),
+ * response_type (code, the default, or token when the client lists it),
+ * PKCE (code_challenge with code_challenge_method=S256 required for
+ * code; plain refused), state, nonce, scope, prompt, login_hint,
+ * response_mode; request / request_uri / registration are refused with
+ * the OIDC Core §6.1 / §6.2 / §7.2.1 errors. Duplicated parameters,
+ * NUL/CR/LF, over-long values and bad characters are invalid_request.
+ * Returns the result (check ->result; free with oa_authz_free), or NULL
+ * when out of memory.
+ */
+struct oa_authz *oa_authz_parse(const struct oa_conf *conf, const char *in,
+    size_t len);
+/* Wipes and frees. NULL is a no-op. */
+void oa_authz_free(struct oa_authz *a);
+/* The validated request as a canonical query string (client_id and
+ * redirect_uri as resolved, response_type, state, nonce, code_challenge
+ * with code_challenge_method=S256, scope, prompt, login_hint; never
+ * "discovered"), percent-encoded, for the chooser's links and the
+ * discovery round trip. Malloc'd, or NULL. */
+char *oa_authz_query(const struct oa_authz *a);
+/*
+ * The error response (RFC 6749 §4.1.2.1, §4.2.2.1) for redirect_uri (a
+ * registered one: the caller has checked it): error, error_description
+ * (nullable), state (nullable, echoed untouched) and iss = issuer
+ * (RFC 9207), in the query, or in the fragment when fragment is 1.
+ * Malloc'd, or NULL.
+ */
+char *oa_authz_error_location(const char *redirect_uri, int fragment,
+    const char *error, const char *description, const char *state,
+    const char *issuer);
+/*
+ * A new in-flight login for a (result OA_AUTHZ_OK) towards prov: the
+ * client's values copied, a fresh upstream state (32 random bytes), and
+ * unless prov is type dev a PKCE verifier (RFC 7636 §4.1: 43 characters)
+ * and, for type oidc, a nonce; created = now. Free with oa_login_free.
+ * NULL on failure.
+ */
+struct oa_login *oa_authz_login_new(const struct oa_authz *a,
+    const struct oa_provider *prov, time_t now);
+
+/* ------------------------------------------------------------------ */
+/* page.c: the HTML pages (SECURITY 22; section owned by page.c).      */
+
+/* The Content-Security-Policy of our pages: nothing loads, inline style
+ * only, no framing, forms post to form_action (an origin such as
+ * "http://127.0.0.1:8080"; NULL: 'self'). Malloc'd, or NULL. */
+char *oa_page_csp(const char *form_action);
+/* Writes status, the page headers (Content-Type text/html; charset=
+ * utf-8, Cache-Control: no-store, Referrer-Policy: no-referrer, the
+ * CSP above, X-Content-Type-Options: nosniff, X-Frame-Options: DENY)
+ * and html as the body. 0 or -1. */
+int oa_page_send(struct oa_cgi *c, int status, const char *html,
+    const char *form_action);
+/* An error page showing the OAuth error code and a fixed description
+ * (both HTML-escaped; never pass request bytes). Malloc'd, or NULL. */
+char *oa_page_error_html(int status, const char *error,
+    const char *description);
+/* oa_page_error_html() sent with oa_page_send(). 0 or -1. */
+int oa_page_error(struct oa_cgi *c, int status, const char *error,
+    const char *description);
+/* The provider chooser: one link per provider of conf, to
+ * "{issuer}/oauth/{provider}?{query}" (query: oa_authz_query()), labelled
+ * with its escaped display_name. Malloc'd, or NULL. */
+char *oa_page_chooser_html(const struct oa_conf *conf, const char *query);
+/* The type dev sign-in form (SPEC §6): email (prefilled with login_hint,
+ * nullable) and name, and the hidden state, posted to action (the
+ * provider's callback URL). display_name labels it. Malloc'd, or NULL. */
+char *oa_page_dev_html(const char *action, const char *display_name,
+    const char *state, const char *login_hint);
+
+/* ------------------------------------------------------------------ */
+/* upstream_ep.c: the upstream authorization endpoint (section owned   */
+/* by upstream_ep.c).                                                  */
+
+/*
+ * Where a provider's authorization endpoint comes from, first match:
+ *  1. authorization_endpoint in its [provider] section (conf.c also
+ *     sets GitHub's there);
+ *  2. the built-in endpoint of the google, microsoft ({tenant}), gitlab
+ *     and apple presets;
+ *  3. the cached discovery document {data_dir}/upstream/{provider}
+ *     .discovery.json (the upstream's document as fetched; written by
+ *     callback.fcgi), whose issuer must equal the provider's issuer and
+ *     whose authorization_endpoint must be https (or loopback).
+ * Login never makes an HTTP request (it links neither libcurl nor
+ * Berkeley DB). On a cache miss it sends the browser on a round trip:
+ * to oa_upstream_discover_url() (callback.fcgi fetches the discovery
+ * document, caches it, and redirects back to
+ * "{issuer}/oauth/{provider}?{query}&discovered=1"); a request that
+ * carries discovered=1 and still finds no usable document gets a 502
+ * page, so the browser can never loop.
+ */
+#define OA_UPSTREAM_DIR "upstream"        /* under data_dir */
+#define OA_DISCOVERY_MAX (512 * 1024)     /* bytes of a cached document */
+
+enum oa_upstream_ep {
+	OA_UPSTREAM_EP_OK = 0,
+	OA_UPSTREAM_EP_MISSING,  /* no usable cached discovery document */
+	OA_UPSTREAM_EP_ERROR,    /* out of memory, bad configuration */
+};
+/* Resolves prov's authorization endpoint as above; on OA_UPSTREAM_EP_OK
+ * writes the malloc'd URL into *out. A cached document that is unreadable
+ * or fails the checks counts as missing (logged at warn). */
+enum oa_upstream_ep oa_upstream_authorization_endpoint(
+    const struct oa_conf *conf, const struct oa_provider *prov, char **out);
+/* "{data_dir}/upstream/{provider}.discovery.json", malloc'd, or NULL. */
+char *oa_upstream_discovery_path(const struct oa_conf *conf,
+    const char *provider);
+/* Checks a discovery document (len bytes of untrusted JSON, OIDC
+ * Discovery §4.3: an object whose issuer equals prov->issuer byte for
+ * byte, whose authorization_endpoint is an https, or loopback http, URL
+ * without a fragment). Writes the malloc'd authorization_endpoint into
+ * *endpoint (may be NULL). 0 or -1 (logged at warn). */
+int oa_upstream_discovery_check(const struct oa_provider *prov,
+    const char *json, size_t len, char **endpoint);
+/* "{issuer}/oauth/{provider}/callback": the redirect_uri registered
+ * with the upstream (one per provider: RFC 9700 §4.4 mix-up defence).
+ * Malloc'd, or NULL. */
+char *oa_upstream_callback_url(const struct oa_conf *conf,
+    const char *provider);
+/* "{issuer}/oauth/{provider}/callback?discover=1&{query}": the discovery
+ * round trip described above. Malloc'd, or NULL. */
+char *oa_upstream_discover_url(const struct oa_conf *conf,
+    const char *provider, const char *query);
+/* 1 when prov honours prompt=none (OIDC upstreams but Apple), else 0:
+ * prompt=none towards any other one must be answered login_required. */
+int oa_upstream_prompt_none_ok(const struct oa_provider *prov);
+/*
+ * The upstream authorization request for login (from
+ * oa_authz_login_new): endpoint + response_type=code, client_id,
+ * redirect_uri (oa_upstream_callback_url), scope, state, nonce (when
+ * login has one), code_challenge = S256(login->verifier) with
+ * code_challenge_method=S256, prompt and login_hint as the provider
+ * supports them (nullable), response_mode=form_post for apple.
+ * Malloc'd, or NULL.
+ */
+char *oa_upstream_authorize_url(const struct oa_conf *conf,
+    const struct oa_provider *prov, const char *endpoint,
+    const struct oa_login *login, const char *prompt,
+    const char *login_hint);
+
 #endif /* OWNAUTH_H */

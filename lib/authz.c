@@ -1,0 +1,457 @@
+/*
+ * authz.c - the authorization request (SPEC §2.1): which client, which
+ * redirect URI, and whether the rest of the request is acceptable.
+ *
+ * The order matters (RFC 6749 §4.1.2.1, RFC 9700 §4.1, SECURITY 1, 2):
+ * first the client and its redirect URI are established, from a parse
+ * that looks at those two parameters only. Until both are, every
+ * problem is an error page: a redirect to a URI we have not matched byte
+ * for byte against the configuration would make us an open redirector.
+ * Only then is the whole request parsed, and a problem there goes back
+ * to the registered redirect URI as an OAuth error response, with the
+ * client's state echoed and our issuer (RFC 9207).
+ *
+ * The error descriptions are fixed text or oa_params' err_desc (our own
+ * parameter names and fixed phrases): never input bytes.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "ownauth.h"
+
+/* RFC 7636 §4.1: 32 random bytes give a 43-character verifier. */
+#define VERIFIER_BYTES 32
+#define STATE_BYTES 32
+#define NONCE_BYTES 32
+
+/* discovered=1 only. */
+static int
+valid_one(const char *v, size_t len)
+{
+	return len == 1 && v[0] == '1';
+}
+
+/* Pass 1: the parameters that decide where errors may go. */
+static const struct oa_param_spec spec_client[] = {
+	{ "client_id", 128, oa_valid_client_id, 0 },
+	{ "redirect_uri", OA_AUTHZ_REDIRECT_MAX, oa_valid_uri, 0 },
+};
+
+/* Pass 2: every parameter of the authorization endpoint. */
+enum {
+	P_CLIENT_ID,
+	P_REDIRECT_URI,
+	P_RESPONSE_TYPE,
+	P_STATE,
+	P_NONCE,
+	P_CODE_CHALLENGE,
+	P_CODE_CHALLENGE_METHOD,
+	P_SCOPE,
+	P_PROMPT,
+	P_LOGIN_HINT,
+	P_RESPONSE_MODE,
+	P_REQUEST,
+	P_REQUEST_URI,
+	P_REGISTRATION,
+	P_DISCOVERED,
+	P_COUNT
+};
+
+static const struct oa_param_spec spec_all[P_COUNT] = {
+	[P_CLIENT_ID] = { "client_id", 128, oa_valid_client_id, 0 },
+	[P_REDIRECT_URI] = { "redirect_uri", OA_AUTHZ_REDIRECT_MAX,
+	    oa_valid_uri, 0 },
+	[P_RESPONSE_TYPE] = { "response_type", 64, oa_valid_names, 0 },
+	/* RFC 6749 Appendix A.5: state is VSCHAR. */
+	[P_STATE] = { "state", OA_AUTHZ_STATE_MAX, oa_valid_vschar, 0 },
+	[P_NONCE] = { "nonce", OA_AUTHZ_NONCE_MAX, oa_valid_vschar, 0 },
+	/* RFC 7636 §4.2: S256 gives exactly 43 base64url characters. */
+	[P_CODE_CHALLENGE] = { "code_challenge", 43, oa_valid_pkce_challenge,
+	    0 },
+	[P_CODE_CHALLENGE_METHOD] = { "code_challenge_method", 16,
+	    oa_valid_word, 0 },
+	[P_SCOPE] = { "scope", OA_AUTHZ_SCOPE_MAX, oa_valid_scope, 0 },
+	[P_PROMPT] = { "prompt", 64, oa_valid_names, 0 },
+	[P_LOGIN_HINT] = { "login_hint", OA_AUTHZ_HINT_MAX, oa_valid_text,
+	    0 },
+	[P_RESPONSE_MODE] = { "response_mode", 32, oa_valid_word, 0 },
+	/* Declared only to be refused with their own errors. */
+	[P_REQUEST] = { "request", 8192, NULL, 0 },
+	[P_REQUEST_URI] = { "request_uri", 2048, NULL, 0 },
+	[P_REGISTRATION] = { "registration", 8192, NULL, 0 },
+	[P_DISCOVERED] = { "discovered", 1, valid_one, 0 },
+};
+
+/* OIDC Core §3.1.2.1 prompt values (and "create", OIDC Prompt Create). */
+static const char *const prompt_values[] = {
+	"none", "login", "consent", "select_account", "create",
+};
+
+static void
+set_error(struct oa_authz *a, enum oa_authz_result r, const char *error,
+    const char *description)
+{
+	a->result = r;
+	a->error = error;
+	snprintf(a->error_description, sizeof(a->error_description), "%s",
+	    description);
+}
+
+/* Takes the value of spec_all[i] out of p (so that it is not wiped). */
+static char *
+take(struct oa_params *p, size_t i)
+{
+	char *v = p->v[i];
+
+	p->v[i] = NULL;
+	p->len[i] = 0;
+	return v;
+}
+
+/* 1 when the prompt value list is acceptable (OIDC Core §3.1.2.1:
+ * "none" with any other value is an error). */
+static int
+prompt_ok(const char *prompt)
+{
+	const char *s = prompt, *e;
+	size_t n, i, count = 0;
+	int none = 0;
+
+	while (*s != '\0') {
+		e = strchr(s, ' ');
+		n = e != NULL ? (size_t)(e - s) : strlen(s);
+		for (i = 0; i < sizeof(prompt_values) /
+		    sizeof(prompt_values[0]); i++)
+			if (strlen(prompt_values[i]) == n &&
+			    memcmp(prompt_values[i], s, n) == 0)
+				break;
+		if (i == sizeof(prompt_values) / sizeof(prompt_values[0]))
+			return 0;
+		if (i == 0)
+			none = 1;
+		count++;
+		s += n;
+		if (*s == ' ')
+			s++;
+	}
+	return count > 0 && !(none && count > 1);
+}
+
+/*
+ * Pass 1: establishes a->client and a->redirect_uri, or sets an
+ * OA_AUTHZ_PAGE error. 0 when established, 1 when not, -1 out of memory.
+ */
+static int
+establish_client(struct oa_authz *a, const struct oa_conf *conf,
+    const char *in, size_t len)
+{
+	struct oa_params *p;
+	const char *cid, *ruri;
+	const struct oa_client *cl;
+	size_t i;
+	int rc = 1;
+
+	if ((p = oa_params_parse(spec_client, 2, in, len)) == NULL)
+		return -1;
+	/* Any problem here, even one in another parameter's name (a bad
+	 * escape, too many pairs), leaves us unsure of the client. */
+	if (p->err != OA_PARAM_OK) {
+		set_error(a, OA_AUTHZ_PAGE, "invalid_request", p->err_desc);
+		goto out;
+	}
+	cid = oa_params_get(p, "client_id");
+	ruri = oa_params_get(p, "redirect_uri");
+	if (cid == NULL) {
+		if (conf->n_clients != 1) {
+			set_error(a, OA_AUTHZ_PAGE, "invalid_request",
+			    "client_id: missing parameter");
+			goto out;
+		}
+		cl = &conf->clients[0];
+	} else if ((cl = oa_conf_client(conf, cid)) == NULL) {
+		set_error(a, OA_AUTHZ_PAGE, "invalid_client",
+		    "client_id is not a registered client");
+		goto out;
+	}
+	if (ruri == NULL) {
+		if (cl->redirect_uris.n != 1) {
+			set_error(a, OA_AUTHZ_PAGE, "invalid_request",
+			    "redirect_uri: missing parameter (the client "
+			    "has several)");
+			goto out;
+		}
+		a->redirect_uri = cl->redirect_uris.v[0];
+	} else {
+		/* RFC 9700 §4.1.3: exact string comparison, nothing else. */
+		for (i = 0; i < cl->redirect_uris.n; i++)
+			if (strcmp(cl->redirect_uris.v[i], ruri) == 0) {
+				a->redirect_uri = cl->redirect_uris.v[i];
+				break;
+			}
+		if (a->redirect_uri == NULL) {
+			set_error(a, OA_AUTHZ_PAGE, "invalid_request",
+			    "redirect_uri is not registered for this client");
+			goto out;
+		}
+	}
+	a->client = cl;
+	rc = 0;
+out:
+	oa_params_free(p);
+	return rc;
+}
+
+/* Pass 2 and the checks that follow; errors are OA_AUTHZ_REDIRECT. */
+static int
+check_request(struct oa_authz *a, const char *in, size_t len)
+{
+	struct oa_params *p;
+	const char *rt, *method, *mode;
+
+	if ((p = oa_params_parse(spec_all, P_COUNT, in, len)) == NULL)
+		return -1;
+	/* Known even when something else is wrong: where the error goes
+	 * and the state it echoes (RFC 6749 §4.1.2.1, §4.2.2.1). */
+	rt = p->v[P_RESPONSE_TYPE];
+	a->fragment = rt != NULL && strcmp(rt, "token") == 0;
+	a->state = take(p, P_STATE);
+
+	if (p->err != OA_PARAM_OK) {
+		set_error(a, OA_AUTHZ_REDIRECT, "invalid_request", p->err_desc);
+		goto out;
+	}
+	/* OIDC Core §6.1, §6.2, §7.2.1. */
+	if (p->v[P_REQUEST] != NULL) {
+		set_error(a, OA_AUTHZ_REDIRECT, "request_not_supported",
+		    "request objects are not supported");
+		goto out;
+	}
+	if (p->v[P_REQUEST_URI] != NULL) {
+		set_error(a, OA_AUTHZ_REDIRECT, "request_uri_not_supported",
+		    "request_uri is not supported");
+		goto out;
+	}
+	if (p->v[P_REGISTRATION] != NULL) {
+		set_error(a, OA_AUTHZ_REDIRECT, "registration_not_supported",
+		    "registration is not supported");
+		goto out;
+	}
+
+	/* RFC 6749 §3.1.1; SPEC: code is the default. SECURITY 7: token
+	 * only for a client that lists it. */
+	if (rt == NULL || strcmp(rt, "code") == 0) {
+		if (!a->client->allow_code) {
+			set_error(a, OA_AUTHZ_REDIRECT,
+			    "unsupported_response_type",
+			    "response_type code is not enabled for this "
+			    "client");
+			goto out;
+		}
+		a->response_type = "code";
+	} else if (strcmp(rt, "token") == 0) {
+		if (!a->client->allow_token) {
+			set_error(a, OA_AUTHZ_REDIRECT,
+			    "unsupported_response_type",
+			    "response_type token is not enabled for this "
+			    "client");
+			goto out;
+		}
+		a->response_type = "token";
+	} else {
+		set_error(a, OA_AUTHZ_REDIRECT, "unsupported_response_type",
+		    "response_type must be code or token");
+		goto out;
+	}
+
+	/* OAuth 2.0 Multiple Response Type Encoding Practices §2.1: only
+	 * each type's default mode. */
+	mode = p->v[P_RESPONSE_MODE];
+	if (mode != NULL && strcmp(mode, a->fragment ? "fragment" :
+	    "query") != 0) {
+		set_error(a, OA_AUTHZ_REDIRECT, "invalid_request",
+		    a->fragment ? "response_mode: only fragment is supported "
+		    "for response_type token" : "response_mode: only query "
+		    "is supported for response_type code");
+		goto out;
+	}
+
+	/* RFC 7636 §4.3, RFC 9700 §2.1.1, SECURITY 5: S256, explicitly.
+	 * A missing method means "plain" (RFC 7636 §4.3), refused too. */
+	if (!a->fragment) {
+		method = p->v[P_CODE_CHALLENGE_METHOD];
+		if (p->v[P_CODE_CHALLENGE] == NULL) {
+			set_error(a, OA_AUTHZ_REDIRECT, "invalid_request",
+			    "code_challenge: missing parameter (PKCE with "
+			    "S256 is required)");
+			goto out;
+		}
+		if (method == NULL) {
+			set_error(a, OA_AUTHZ_REDIRECT, "invalid_request",
+			    "code_challenge_method: missing parameter (must "
+			    "be S256)");
+			goto out;
+		}
+		if (strcmp(method, "S256") != 0) {
+			set_error(a, OA_AUTHZ_REDIRECT, "invalid_request",
+			    strcmp(method, "plain") == 0 ?
+			    "code_challenge_method: plain is not supported, "
+			    "use S256" : "code_challenge_method: must be S256");
+			goto out;
+		}
+		a->code_challenge = take(p, P_CODE_CHALLENGE);
+	}
+
+	if (p->v[P_PROMPT] != NULL && !prompt_ok(p->v[P_PROMPT])) {
+		set_error(a, OA_AUTHZ_REDIRECT, "invalid_request",
+		    "prompt: invalid value (none, login, consent, "
+		    "select_account or create; none alone)");
+		goto out;
+	}
+
+	a->nonce = take(p, P_NONCE);
+	a->scope = take(p, P_SCOPE);
+	a->prompt = take(p, P_PROMPT);
+	a->login_hint = take(p, P_LOGIN_HINT);
+	a->discovered = p->v[P_DISCOVERED] != NULL;
+	a->result = OA_AUTHZ_OK;
+	a->error = NULL;
+	a->error_description[0] = '\0';
+out:
+	oa_params_free(p);
+	return 0;
+}
+
+struct oa_authz *
+oa_authz_parse(const struct oa_conf *conf, const char *in, size_t len)
+{
+	struct oa_authz *a;
+	int r;
+
+	if (conf == NULL)
+		return NULL;
+	if ((a = calloc(1, sizeof(*a))) == NULL)
+		goto nomem;
+	if (in == NULL)
+		len = 0;
+	if ((r = establish_client(a, conf, in, len)) == -1)
+		goto nomem;
+	if (r == 1)
+		return a;
+	if (check_request(a, in, len) == -1)
+		goto nomem;
+	return a;
+nomem:
+	oa_log(OA_LOG_ERROR, "oa_authz_parse: out of memory");
+	oa_authz_free(a);
+	return NULL;
+}
+
+void
+oa_authz_free(struct oa_authz *a)
+{
+	if (a == NULL)
+		return;
+	oa_secret_free(a->state);
+	oa_secret_free(a->nonce);
+	oa_secret_free(a->code_challenge);
+	oa_secret_free(a->scope);
+	oa_secret_free(a->prompt);
+	oa_secret_free(a->login_hint);
+	OPENSSL_cleanse(a, sizeof(*a));
+	free(a);
+}
+
+char *
+oa_authz_query(const struct oa_authz *a)
+{
+	if (a == NULL || a->result != OA_AUTHZ_OK)
+		return NULL;
+	{
+		const struct oa_kv kv[] = {
+			{ "client_id", a->client->name },
+			{ "redirect_uri", a->redirect_uri },
+			{ "response_type", a->response_type },
+			{ "state", a->state },
+			{ "nonce", a->nonce },
+			{ "code_challenge", a->code_challenge },
+			{ "code_challenge_method",
+			    a->code_challenge != NULL ? "S256" : NULL },
+			{ "scope", a->scope },
+			{ "prompt", a->prompt },
+			{ "login_hint", a->login_hint },
+		};
+		return oa_form_encode(kv, sizeof(kv) / sizeof(kv[0]));
+	}
+}
+
+char *
+oa_authz_error_location(const char *redirect_uri, int fragment,
+    const char *error, const char *description, const char *state,
+    const char *issuer)
+{
+	const struct oa_kv kv[] = {
+		{ "error", error },
+		{ "error_description", description },
+		{ "state", state },
+		{ "iss", issuer },
+	};
+
+	if (redirect_uri == NULL || error == NULL) {
+		oa_log(OA_LOG_ERROR, "oa_authz_error_location: bad arguments");
+		return NULL;
+	}
+	return oa_url_append(redirect_uri, fragment ? OA_URL_FRAGMENT :
+	    OA_URL_QUERY, kv, sizeof(kv) / sizeof(kv[0]));
+}
+
+/* strdup of a nullable string; 0, or -1 when out of memory. */
+static int
+dup_opt(char **dst, const char *s)
+{
+	*dst = NULL;
+	if (s == NULL)
+		return 0;
+	return (*dst = strdup(s)) == NULL ? -1 : 0;
+}
+
+struct oa_login *
+oa_authz_login_new(const struct oa_authz *a, const struct oa_provider *prov,
+    time_t now)
+{
+	struct oa_login *l = NULL;
+
+	if (a == NULL || a->result != OA_AUTHZ_OK || prov == NULL) {
+		oa_log(OA_LOG_ERROR, "oa_authz_login_new: bad arguments");
+		return NULL;
+	}
+	if ((l = calloc(1, sizeof(*l))) == NULL)
+		goto nomem;
+	l->created = now;
+	if ((l->state = oa_random_token(STATE_BYTES)) == NULL)
+		goto fail;
+	/* SECURITY 6: PKCE and nonce towards the upstream too. */
+	if (prov->type != OA_PROV_DEV &&
+	    (l->verifier = oa_random_token(VERIFIER_BYTES)) == NULL)
+		goto fail;
+	if (prov->type == OA_PROV_OIDC &&
+	    (l->nonce = oa_random_token(NONCE_BYTES)) == NULL)
+		goto fail;
+	if (dup_opt(&l->provider, prov->name) == -1 ||
+	    dup_opt(&l->client_id, a->client->name) == -1 ||
+	    dup_opt(&l->redirect_uri, a->redirect_uri) == -1 ||
+	    dup_opt(&l->client_state, a->state) == -1 ||
+	    dup_opt(&l->client_nonce, a->nonce) == -1 ||
+	    dup_opt(&l->code_challenge, a->code_challenge) == -1 ||
+	    dup_opt(&l->response_type, a->response_type) == -1 ||
+	    dup_opt(&l->scope, a->scope) == -1)
+		goto nomem;
+	return l;
+nomem:
+	oa_log(OA_LOG_ERROR, "oa_authz_login_new: out of memory");
+fail:
+	oa_login_free(l);
+	return NULL;
+}
