@@ -95,7 +95,7 @@ static struct {
 } seen;
 
 /* The watchdog. */
-static unsigned wd_seconds = 30;
+static unsigned wd_seconds = 15;
 static timer_t wd_timer;
 static pid_t wd_pid;
 static int wd_depth;

@@ -570,7 +570,8 @@ void oa_db_close(struct oa_db *db);
 /* Sets how long one store call may make no progress (a latch held by a
  * process killed mid-call is never released) before the process logs
  * the fact and exits with status 75, so that the next process recovers
- * the environment. Default 30 s; 0 disables. Process-wide. */
+ * the environment. Default 15 s (less than the 20 s an opener waits for
+ * the processes inside the environment); 0 disables. Process-wide. */
 void oa_db_set_watchdog(unsigned seconds);
 
 /* Users. Ids are ASCII (printable, no space), at most 64 characters,

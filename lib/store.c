@@ -730,7 +730,7 @@ user_decode(const DBT *v, const char *id, size_t idlen,
 		ret = OA_ERR_CORRUPT;
 	if (ret != 0) {
 		if (ret == OA_ERR_CORRUPT)
-			oa_log(OA_LOG_ERROR, "db: user record does not decode");
+			oa_log(OA_LOG_WARN, "db: user record does not decode");
 		oa_db_user_free(u);
 		return ret;
 	}
@@ -1126,7 +1126,7 @@ token_decode(const DBT *v, struct oa_token *t)
 		ret = OA_ERR_CORRUPT;
 	if (ret != 0) {
 		if (ret == OA_ERR_CORRUPT)
-			oa_log(OA_LOG_ERROR, "db: refresh token record does "
+			oa_log(OA_LOG_WARN, "db: refresh token record does "
 			    "not decode");
 		token_clear(t);
 	}
@@ -1167,7 +1167,7 @@ sess_decode(const DBT *v, struct oa_sess *s)
 		ret = OA_ERR_CORRUPT;
 	if (ret != 0) {
 		if (ret == OA_ERR_CORRUPT)
-			oa_log(OA_LOG_ERROR, "db: session record does not "
+			oa_log(OA_LOG_WARN, "db: session record does not "
 			    "decode");
 		sess_clear(s);
 	}
@@ -1481,7 +1481,7 @@ ident_decode(const DBT *v, char **uid, time_t *created)
 		ret = OA_ERR_CORRUPT;
 	if (ret != 0) {
 		if (ret == OA_ERR_CORRUPT)
-			oa_log(OA_LOG_ERROR, "db: identity record does not "
+			oa_log(OA_LOG_WARN, "db: identity record does not "
 			    "decode");
 		free(*uid);
 		*uid = NULL;
@@ -1948,7 +1948,7 @@ code_decode(const DBT *v, struct oa_db_code **out, int *used, int *replayed)
 	*replayed = r_flag(&r);
 	if ((ret = r_end(&r)) != 0) {
 		if (ret == OA_ERR_CORRUPT)
-			oa_log(OA_LOG_ERROR, "db: code record does not decode");
+			oa_log(OA_LOG_WARN, "db: code record does not decode");
 		oa_db_code_free(c);
 		return ret;
 	}
@@ -2774,7 +2774,7 @@ cache_decode(const DBT *v, time_t *expires, char **body, size_t *len)
 		r.bad = 1;
 	if ((ret = r_end(&r)) != 0) {
 		if (ret == OA_ERR_CORRUPT)
-			oa_log(OA_LOG_ERROR, "db: cache record does not "
+			oa_log(OA_LOG_WARN, "db: cache record does not "
 			    "decode");
 		free(*body);
 		*body = NULL;
@@ -3055,7 +3055,7 @@ static void
 problem(struct walk *w, const DBT *k, const char *what)
 {
 	if (w->rep->problems++ < 20)
-		oa_log(OA_LOG_ERROR, "db: check: record '%c' (%u bytes key): "
+		oa_log(OA_LOG_WARN, "db: check: record '%c' (%u bytes key): "
 		    "%s", k->size > 0 ? ((const char *)k->data)[0] : '?',
 		    (unsigned)k->size, what);
 }
@@ -3298,7 +3298,8 @@ oa_store_walk(DB *d, struct oa_db_report *rep)
 			break;
 		}
 		memcpy(kc.data, key.data, key.size);
-		memcpy(vc.data, val.data, val.size);
+		if (val.size > 0)
+			memcpy(vc.data, val.data, val.size);
 		kc.size = key.size;
 		vc.size = val.size;
 		ret = walk_one(&w, &kc, &vc);
