@@ -1483,4 +1483,218 @@ char *oa_upstream_authorize_url(const struct oa_conf *conf,
     const struct oa_login *login, const char *prompt,
     const char *login_hint);
 
+/* ------------------------------------------------------------------ */
+/* upcache.c: the file cache of upstream documents (section owned by   */
+/* upcache.c).                                                         */
+
+/*
+ * {data_dir}/upstream/{provider}.discovery.json (the path of
+ * oa_upstream_discovery_path(), which login.fcgi reads) and
+ * {provider}.jwks.json: the upstream's documents as fetched, written
+ * atomically (0600, the directory 0700) by callback.fcgi only. Freshness
+ * is the file's age (now - mtime), so every process, CGI or FastCGI,
+ * shares one cache and one refetch schedule.
+ */
+#define OA_UPCACHE_DISCOVERY_TTL 86400  /* seconds a discovery doc is fresh */
+#define OA_UPCACHE_JWKS_TTL 3600        /* seconds a JWKS is fresh */
+#define OA_UPCACHE_REFETCH_MIN 60       /* an unknown kid refetches the JWKS
+                                           only when it is at least this
+                                           old (rate limit) */
+
+enum oa_upcache_kind {
+	OA_UPCACHE_DISCOVERY = 0,
+	OA_UPCACHE_JWKS,
+};
+/* The cache file of provider's document, malloc'd, or NULL (bad name). */
+char *oa_upcache_path(const struct oa_conf *conf, const char *provider,
+    enum oa_upcache_kind kind);
+/* Reads the cached document (at most OA_DISCOVERY_MAX bytes, a regular
+ * file). Writes the malloc'd, NUL-terminated body, its length and its
+ * age in seconds at now (0 when the mtime is in the future). 0, or -1
+ * when missing (silently) or unreadable (logged at warn). */
+int oa_upcache_read(const struct oa_conf *conf, const char *provider,
+    enum oa_upcache_kind kind, time_t now, char **body, size_t *len,
+    long *age);
+/* Writes len bytes of body as the cached document, creating the
+ * directory (0700) when missing. 0 or -1 (logged). */
+int oa_upcache_write(const struct oa_conf *conf, const char *provider,
+    enum oa_upcache_kind kind, const char *body, size_t len);
+/* 1 when a document of kind aged age seconds is still fresh, else 0. */
+int oa_upcache_fresh(enum oa_upcache_kind kind, long age);
+
+/* ------------------------------------------------------------------ */
+/* upstream.c: talking to upstream providers at the callback (section  */
+/* owned by upstream.c).                                               */
+
+/* What an upstream call came to; oa_upstream_error() maps it to the
+ * OAuth error sent to the client (RFC 6749 §4.1.2.1). */
+enum oa_upstream_result {
+	OA_UPSTREAM_OK = 0,
+	OA_UPSTREAM_UNAVAILABLE, /* timeout, connection or TLS failure, 5xx,
+	                            429: temporarily_unavailable */
+	OA_UPSTREAM_BAD,         /* a malformed or refused response, an ID
+	                            token that fails verification (signature,
+	                            iss, aud, exp, nonce): server_error */
+	OA_UPSTREAM_DENIED,      /* the user or the upstream said no:
+	                            access_denied */
+	OA_UPSTREAM_CONFIG,      /* our side: missing secret or key file,
+	                            insecure endpoint: server_error */
+};
+/* "temporarily_unavailable", "server_error" or "access_denied". */
+const char *oa_upstream_error(enum oa_upstream_result r);
+/* A fixed description for the client's error_description (NQSCHAR). */
+const char *oa_upstream_result_str(enum oa_upstream_result r);
+/* The OAuth error to send the client for an upstream's error= value
+ * (untrusted; NULL counts as unknown): access_denied (also Apple's
+ * user_cancelled_authorize), temporarily_unavailable, and the OIDC
+ * prompt=none answers (login_required, consent_required,
+ * interaction_required, account_selection_required) pass on; anything
+ * else is server_error. A static string. */
+const char *oa_upstream_error_map(const char *upstream_error);
+
+/* A provider's endpoints, as configured and discovered. */
+struct oa_upstream_meta {
+	char *issuer;            /* the iss of its ID tokens (oidc), or NULL */
+	int iss_tenant;          /* issuer holds "{tenantid}" (Microsoft's
+	                            multi-tenant endpoints) */
+	char *token_endpoint;
+	char *userinfo_endpoint; /* or NULL */
+	char *jwks_uri;          /* oidc; or NULL */
+	int auth_basic;          /* token endpoint client authentication:
+	                            1 client_secret_basic, 0 _post */
+};
+void oa_upstream_meta_free(struct oa_upstream_meta *m);
+/*
+ * Checks a discovery document (len bytes of untrusted JSON; OIDC
+ * Discovery §4.3) for prov: its issuer equals prov->issuer byte for
+ * byte - or, for the microsoft preset with a multi-tenant tenant
+ * (common, organizations, consumers), is
+ * "https://login.microsoftonline.com/{tenant}/v2.0" with any tenant
+ * segment - and its token_endpoint and jwks_uri (userinfo_endpoint when
+ * present) are https, or http to a loopback host. Endpoints set in prov
+ * override the document's. auth_basic unless the document lists only
+ * client_secret_post (OIDC Discovery §3: the default is _basic).
+ * Writes *out; 0 or -1 (logged at warn).
+ */
+int oa_upstream_discovery_parse(const struct oa_provider *prov,
+    const char *json, size_t len, struct oa_upstream_meta **out);
+/*
+ * prov's discovery document: the cached one while fresh (and when
+ * force is 0), else fetched from "{issuer}/.well-known/openid-
+ * configuration", checked and cached; a stale cached copy is used when
+ * the fetch fails. Writes *out (may be NULL: only refresh the cache).
+ */
+enum oa_upstream_result oa_upstream_discover(const struct oa_conf *conf,
+    const struct oa_provider *prov, time_t now, int force,
+    struct oa_upstream_meta **out);
+/* The endpoints of any provider type: discovery for oidc providers
+ * with an issuer, the configuration otherwise. Writes *out. */
+enum oa_upstream_result oa_upstream_meta_get(const struct oa_conf *conf,
+    const struct oa_provider *prov, time_t now,
+    struct oa_upstream_meta **out);
+
+/* Who signed in upstream. Strings are malloc'd or NULL. Fields that do
+ * not pass the checks below are dropped, except subject: without a
+ * usable subject there is no user. subject: 1..255 printable ASCII
+ * bytes; email: <= 254 printable ASCII bytes with one '@' inside;
+ * name: UTF-8 text without controls, <= 256 bytes; picture: an http(s)
+ * URL of RFC 3986 characters, <= 2048 bytes. */
+struct oa_upstream_user {
+	char *subject;
+	char *email;
+	int email_verified;   /* 1 only when the upstream says so */
+	char *name;
+	char *picture;
+};
+void oa_upstream_user_free(struct oa_upstream_user *u);
+/* The user from verified ID token claims (OIDC Core §5.1: sub, email,
+ * email_verified - true or "true" -, name, picture). NULL without sub. */
+struct oa_upstream_user *oa_upstream_user_from_claims(const cJSON *claims);
+/*
+ * Verifies an upstream ID token (OIDC Core §3.1.3.7, SECURITY 14):
+ * signature with keys (the algorithm from the key), iss = meta->issuer
+ * (with meta->iss_tenant), aud = prov->client_id alone, exp with 60 s
+ * of leeway, iat not in the future, nonce = the nonce we sent. A NULL
+ * issuer, client_id or nonce is refused (OA_JWT_BAD_ISS / BAD_AUD /
+ * BAD_NONCE), never skipped. On OA_JWT_OK writes *out (OA_JWT_MALFORMED
+ * when the claims hold no usable sub).
+ */
+enum oa_jwt_result oa_upstream_id_token_verify(
+    const struct oa_provider *prov, const struct oa_upstream_meta *meta,
+    const struct oa_keyset *keys, const char *id_token, const char *nonce,
+    time_t now, struct oa_upstream_user **out);
+/* GitHub: the user from GET /user (untrusted JSON: id -> subject, name
+ * or else login, avatar_url) and GET /user/emails (nullable: the primary
+ * email, verified or not as it says; absent: /user's public email,
+ * unverified). 0 or -1. */
+int oa_upstream_github_parse(const char *user, size_t ulen,
+    const char *emails, size_t elen, struct oa_upstream_user **out);
+/* oauth2: the user from a userinfo document (untrusted JSON object)
+ * through prov's field map (subject_field required; email_field,
+ * name_field, picture_field default to email, name, picture; a dotted
+ * name "a.b" reaches into objects; numbers become decimal strings);
+ * email_verified from "email_verified" when the email is mapped from
+ * "email". 0 or -1. */
+int oa_upstream_userinfo_parse(const struct oa_provider *prov,
+    const char *json, size_t len, struct oa_upstream_user **out);
+/* Apple's first-sign-in "user" form field (untrusted JSON:
+ * {"name":{"firstName","lastName"},"email"}): writes the malloc'd
+ * "First Last" into *name. 0, or -1 when there is no usable name. */
+int oa_upstream_apple_name(const char *json, size_t len, char **name);
+/* The type dev user: subject = the email in lower case, email
+ * unverified, name (nullable). 0 or -1 for an unusable email. */
+int oa_upstream_dev_user(const char *email, const char *name,
+    struct oa_upstream_user **out);
+/* Apple's client_secret (Sign in with Apple, "Creating a client
+ * secret"): an ES256 JWT from prov->private_key_file with header kid =
+ * key_id, iss = team_id, sub = client_id, aud = https://appleid.apple.com,
+ * iat = now, exp = now + OA_APPLE_SECRET_TTL. Malloc'd (oa_secret_free),
+ * or NULL (logged). */
+#define OA_APPLE_SECRET_TTL 600
+char *oa_upstream_apple_secret(const struct oa_provider *prov, time_t now);
+/*
+ * The whole upstream half of a callback for a provider of type oidc,
+ * github or oauth2: exchanges code at the token endpoint
+ * (grant_type=authorization_code, redirect_uri =
+ * oa_upstream_callback_url, code_verifier = login->verifier; client
+ * authentication: client_secret_basic for oidc upstreams that support
+ * it, client_secret_post otherwise and for github, oauth2 and Apple's
+ * minted secret), then identifies the user: oidc verifies the ID token
+ * against the upstream JWKS (cached; refetched once on an unknown kid,
+ * at most every OA_UPCACHE_REFETCH_MIN seconds) with login->nonce;
+ * github reads /user and /user/emails; oauth2 reads userinfo.
+ * apple_user (nullable) is Apple's first-sign-in "user" field, for the
+ * name. Writes *out on OA_UPSTREAM_OK.
+ */
+enum oa_upstream_result oa_upstream_identify(const struct oa_conf *conf,
+    const struct oa_provider *prov, const char *code,
+    const struct oa_login *login, const char *apple_user, time_t now,
+    struct oa_upstream_user **out);
+
+/* ------------------------------------------------------------------ */
+/* signin.c: the callback endpoint (SPEC §2.2; section owned by        */
+/* signin.c).                                                          */
+
+/* What callback.fcgi keeps between requests. conf and ring belong to
+ * the caller; db is opened by oa_signin_handle on first need and kept
+ * (the caller closes it with oa_db_close). */
+struct oa_signin {
+	const struct oa_conf *conf;
+	const struct oa_keyring *ring;  /* cookie key; signer for
+	                                   response_type=token */
+	struct oa_db *db;
+};
+/*
+ * Answers one callback request (GET or POST .../{provider}[/callback]):
+ * the discovery round trip (discover=1, see upstream_ep.c), or the
+ * return from the upstream: the in-flight login found by state in the
+ * login cookie (single use in the store too), the provider checked
+ * against it (mix-up), the upstream's answer turned into a user, and
+ * the authorization response sent to the client (code, or tokens in the
+ * fragment). Problems before the client's redirect URI is known get an
+ * error page; after, an error redirect; a store failure a 503 page.
+ * Returns 0 when a response was written, -1 for a 500.
+ */
+int oa_signin_handle(struct oa_cgi *c, struct oa_signin *s);
+
 #endif /* OWNAUTH_H */
