@@ -84,8 +84,9 @@ state_ready(struct state *st)
 	if (st->ring != NULL && !oa_keyring_changed(st->ring))
 		return 0;
 	oa_keyring_free(st->ring);
-	/* oa_keyring_load logs the one line naming the problem. */
-	if ((st->ring = oa_keyring_load(st->conf->keys_dir)) == NULL)
+	/* Only the cookie key: login signs nothing. The loader logs the one
+	 * line naming the problem. */
+	if ((st->ring = oa_keyring_load_cookie(st->conf->keys_dir)) == NULL)
 		return -1;
 	return 0;
 }

@@ -333,9 +333,17 @@ out:
  * directory or file that group or others can use, a kid that does not
  * match its file name, and a corrupt key or metadata file.
  */
+enum ring_mode {
+	RING_FULL,      /* private keys and the cookie key */
+	RING_PUBLIC,    /* public keys, modes of the private files */
+	RING_COOKIE,    /* the cookie key only */
+};
+
 static struct oa_keyring *
-load_ring(const char *dir, int public_only)
+load_ring(const char *dir, enum ring_mode mode)
 {
+	int public_only = mode == RING_PUBLIC;
+
 	struct oa_keyring *ring = NULL, *ret = NULL;
 	struct oa_keyinfo *grown;
 	char err[512];
@@ -370,6 +378,15 @@ load_ring(const char *dir, int public_only)
 	ring->dir_mtime_ns = st.st_mtim.tv_nsec;
 	now = time(NULL);
 
+	/* The cookie key alone (login.fcgi): no key file is read, which
+	 * keeps a plain-CGI start free of PEM decoding. */
+	if (mode == RING_COOKIE) {
+		if (load_cookie_key(dir, ring->cookie_key) == -1)
+			goto out;
+		ret = ring;
+		ring = NULL;
+		goto out;
+	}
 	if ((d = opendir(dir)) == NULL) {
 		oa_log(OA_LOG_ERROR, "keys_dir %s: %s", dir, strerror(errno));
 		goto out;
@@ -460,14 +477,23 @@ out:
 struct oa_keyring *
 oa_keyring_load(const char *dir)
 {
-	return load_ring(dir, 0);
+	return load_ring(dir, RING_FULL);
 }
 
 /* The ring of dir with public keys only (see load_ring). */
 struct oa_keyring *
 oa_keyring_load_public(const char *dir)
 {
-	return load_ring(dir, 1);
+	return load_ring(dir, RING_PUBLIC);
+}
+
+/* The ring of dir with the cookie key only (no signing or verification
+ * key: n is 0), for programs that only seal cookies. Changes are seen by
+ * oa_keyring_changed() as for the other loaders. */
+struct oa_keyring *
+oa_keyring_load_cookie(const char *dir)
+{
+	return load_ring(dir, RING_COOKIE);
 }
 
 /* Frees the ring, its keys and (wiped) cookie key. NULL is a no-op. */

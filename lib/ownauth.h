@@ -387,6 +387,8 @@ struct oa_keyring *oa_keyring_load(const char *dir);
  * or verify (jwks.fcgi), which then never hold a private key, and much
  * faster (no PEM decoding). NULL on failure. */
 struct oa_keyring *oa_keyring_load_public(const char *dir);
+/* The cookie key only (n = 0): for programs that only seal cookies. */
+struct oa_keyring *oa_keyring_load_cookie(const char *dir);
 void oa_keyring_free(struct oa_keyring *ring);
 /* 1 when the directory changed since the ring was loaded, 0 if not. */
 int oa_keyring_changed(const struct oa_keyring *ring);
