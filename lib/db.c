@@ -36,9 +36,10 @@
  *  - A process killed while holding a latch (a pthread mutex inside the
  *    shared regions) leaves everybody that waits on that latch blocked
  *    for ever, recovery or not. A watchdog timer (SIGEV_THREAD) armed
- *    around every store call makes such a process log the fact and exit
- *    (status 75) after oa_db_set_watchdog seconds; its death then makes
- *    the next process recover. Nobody hangs.
+ *    around every store call (and stopped during our own bounded lock
+ *    waits) makes such a process log the fact and exit (status 75) after
+ *    oa_db_set_watchdog seconds; its death then makes the next process
+ *    recover. Nobody hangs.
  *  - Page checksums (DB_CHKSUM) turn a damaged page into a clean
  *    OA_DB_CORRUPT instead of undefined behaviour; Berkeley DB's
  *    messages (routed to oa_log) tell a full disk, a read-only file
@@ -192,6 +193,9 @@ backoff(int attempt)
 
 /* ---- the environment lock --------------------------------------- */
 
+static void wd_suspend(void);
+static void wd_resume(void);
+
 static int
 lk_try(int fd, off_t byte, short type)
 {
@@ -210,20 +214,29 @@ static int
 lk_wait(int fd, off_t byte, short type, long long deadline)
 {
 	long us = 50;
+	int ret = -1;
 
+	if (lk_try(fd, byte, type) == 0)
+		return 0;
+	/* A bounded wait of our own: not the watchdog's business. */
+	wd_suspend();
 	for (;;) {
-		if (lk_try(fd, byte, type) == 0)
-			return 0;
 		if (errno != EAGAIN && errno != EACCES && errno != EINTR)
-			return -1;
+			break;
 		if (mono_ms() >= deadline) {
 			errno = ETIMEDOUT;
-			return -1;
+			break;
 		}
 		sleep_us(us);
 		if (us < 2000)
 			us *= 2;
+		if (lk_try(fd, byte, type) == 0) {
+			ret = 0;
+			break;
+		}
 	}
+	wd_resume();
+	return ret;
 }
 
 /* Enters a Berkeley DB call (shared; nests). 0, or -1 when an opener
@@ -376,9 +389,9 @@ static void
 wd_fire(union sigval sv)
 {
 	(void)sv;
-	oa_log(OA_LOG_ERROR, "db: a store call made no progress for %u s "
-	    "(a process killed inside Berkeley DB holds a latch); exiting "
-	    "so that the next process recovers the database", wd_seconds);
+	oa_log(OA_LOG_ERROR, "db: a Berkeley DB call made no progress for "
+	    "%u s (a process killed inside it holds a latch?); exiting so "
+	    "that the next process recovers the database", wd_seconds);
 	_exit(OA_DB_WD_EXIT);
 }
 
@@ -401,6 +414,30 @@ wd_arm(void)
 		}
 		wd_pid = getpid();
 	}
+	memset(&its, 0, sizeof(its));
+	its.it_value.tv_sec = wd_seconds;
+	(void)timer_settime(wd_timer, 0, &its, NULL);
+}
+
+/* Stops the clock during a bounded wait; wd_resume starts it afresh. */
+static void
+wd_suspend(void)
+{
+	struct itimerspec its;
+
+	if (wd_depth == 0 || wd_seconds == 0 || wd_pid != getpid())
+		return;
+	memset(&its, 0, sizeof(its));
+	(void)timer_settime(wd_timer, 0, &its, NULL);
+}
+
+static void
+wd_resume(void)
+{
+	struct itimerspec its;
+
+	if (wd_depth == 0 || wd_seconds == 0 || wd_pid != getpid())
+		return;
 	memset(&its, 0, sizeof(its));
 	its.it_value.tv_sec = wd_seconds;
 	(void)timer_settime(wd_timer, 0, &its, NULL);

@@ -16,6 +16,8 @@
  *                                      (CORRUPT, READONLY, FULL...)
  *   dbstress check DIR                 oa_db_check
  *   dbstress backup DIR TARGET         oa_db_backup
+ *   dbstress watchdog DIR              a store call that cannot make
+ *                                      progress ends its process (75)
  *   dbstress backup-live DIR TARGET    oa_db_backup while 3 processes
  *                                      write; the copy has every commit
  *                                      made before the backup began
@@ -1315,11 +1317,74 @@ mode_backup_live(const char *dir, const char *target)
 	return failures ? 1 : 0;
 }
 
+/*
+ * A process holds Berkeley DB's registry lock (byte 1 of __db.register,
+ * as a process stuck in the middle of recovery would); a victim with a
+ * 1 s watchdog opens, which blocks inside Berkeley DB: it must exit with
+ * status 75 (and say why) within a few seconds, not hang, not return.
+ */
+static int
+mode_watchdog(const char *dir)
+{
+	char path[512], c;
+	struct flock fl;
+	int go[2], ready[2], st, fd;
+	pid_t holder, victim;
+	double t0;
+
+	oa_db_close(open_or_die(dir));
+	snprintf(path, sizeof(path), "%s/__db.register", dir);
+	if (pipe(go) != 0 || pipe(ready) != 0)
+		return 1;
+	if ((holder = fork()) == 0) {
+		close(go[1]);
+		close(ready[0]);
+		if ((fd = open(path, O_RDWR)) == -1)
+			_exit(1);
+		memset(&fl, 0, sizeof(fl));
+		fl.l_type = F_WRLCK;
+		fl.l_whence = SEEK_SET;
+		fl.l_start = 1;
+		fl.l_len = 1;
+		if (fcntl(fd, F_SETLK, &fl) != 0)
+			_exit(1);
+		(void)!write(ready[1], "r", 1);
+		(void)!read(go[0], &c, 1);
+		_exit(0);
+	}
+	close(go[0]);
+	close(ready[1]);
+	if (read(ready[0], &c, 1) != 1) {
+		fail("holder did not take the lock");
+		return 1;
+	}
+	t0 = now_s();
+	if ((victim = fork()) == 0) {
+		struct oa_db *db = NULL;
+
+		oa_log_set_level(OA_LOG_ERROR);
+		oa_db_set_watchdog(1);
+		(void)oa_db_open(dir, 1, &db);
+		_exit(0);    /* returned: the watchdog did not fire */
+	}
+	if (waitpid(victim, &st, 0) != victim)
+		return 1;
+	(void)!write(go[1], "g", 1);
+	waitpid(holder, NULL, 0);
+	printf("watchdog: victim ended after %.1f s with status %d\n",
+	    now_s() - t0, WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 75)
+		fail("want exit status 75");
+	if (now_s() - t0 > 5)
+		fail("the watchdog took too long");
+	return failures ? 1 : 0;
+}
+
 static int
 usage(void)
 {
 	fprintf(stderr, "usage: dbstress mixed|race|crash|populate|verify|"
-	    "fill|verify-fill|expect|check|backup|backup-live DIR ...\n");
+	    "fill|verify-fill|expect|check|backup|backup-live|watchdog DIR ...\n");
 	return 2;
 }
 
@@ -1356,6 +1421,8 @@ main(int argc, char **argv)
 		return mode_check(dir);
 	if (strcmp(mode, "backup") == 0 && argc == 4)
 		return mode_backup(dir, argv[3]);
+	if (strcmp(mode, "watchdog") == 0 && argc == 3)
+		return mode_watchdog(dir);
 	if (strcmp(mode, "backup-live") == 0 && argc == 4)
 		return mode_backup_live(dir, argv[3]);
 	return usage();

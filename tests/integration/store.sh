@@ -8,6 +8,7 @@
 #                 and outside the reuse window, an older generation, mixed
 #   crash         kill -9 writers >= 60 times; every commit that returned
 #                 is there, the next process recovers, nobody blocks
+#   watchdog      a call that cannot progress ends its process (75)
 #   backup        hot backup while 3 processes write
 #   permissions   data dir 0700, every file 0600
 #   disk full     a small tmpfs: OA_DB_FULL, earlier data intact, writes
@@ -92,6 +93,9 @@ done
 step "crash: 60 x kill -9 of writers" "$ds" crash "$tmp/crash" 60 4
 step "crash: 60 x kill -9, 8 writers" "$ds" crash "$tmp/crash8" 60 8
 step "permissions after crashes" private_dir "$tmp/crash"
+
+step "watchdog: a call stuck inside the environment exits 75" \
+	"$ds" watchdog "$tmp/watchdog"
 
 step "hot backup under writers" "$ds" backup-live "$tmp/live" "$tmp/live-backup"
 step "permissions of the backup" private_dir "$tmp/live-backup"
