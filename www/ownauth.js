@@ -35,9 +35,16 @@
 // Without React: `convex.setAuth(auth.fetchAccessToken)` once signed in,
 // `convex.clearAuth()` after signOut().
 //
-// Where tokens live: localStorage (key "ownauth:{issuer}:{clientId}"),
-// shared by the tabs of the app's origin; the in-flight sign-in (PKCE
-// verifier, state, nonce) in sessionStorage of the tab that started it.
+// Where tokens live: shared by the tabs of the app's origin, in
+// IndexedDB (database "ownauth") and localStorage (key
+// "ownauth:{issuer}:{clientId}"). localStorage gives synchronous reads and
+// "storage" events to the other tabs, but Chromium propagates it between
+// tabs asynchronously: a tab taking the refresh lock right after another
+// released it may still see the old refresh token there. IndexedDB's
+// transactions are ordered across tabs, so the refresh reads the record
+// from there and never presents a refresh token that another tab has
+// already rotated. The in-flight sign-in (PKCE verifier, state, nonce)
+// stays in sessionStorage of the tab that started it.
 // localStorage is readable by any script on the origin: an app that
 // worries about XSS sets `refresh_token_delivery = cookie` for its client
 // on the server and `refreshTokenDelivery: 'cookie'` here, so that the
@@ -208,25 +215,114 @@ export function createAuth(options) {
 	// The session record: {access_token, id_token, refresh_token (null in
 	// cookie mode), expires_at (ms, this machine's clock), lifetime (ms),
 	// sid, id (random, one per sign-in)}.
+	function valid(v) {
+		return v && typeof v === 'object' && typeof v.access_token === 'string' &&
+		    typeof v.id === 'string' ? v : null;
+	}
+
+	// read(): the record as this tab's localStorage shows it - at once,
+	// but possibly a few milliseconds behind another tab's write (Chromium
+	// propagates localStorage between renderer processes asynchronously).
+	// Good enough to hand out a cached token; not to pick the refresh
+	// token to present.
 	function read() {
-		let v = null;
 		try {
-			v = JSON.parse(local.getItem(KEY) || 'null');
+			return valid(JSON.parse(local.getItem(KEY) || 'null'));
 		} catch {
-			v = null;
-		}
-		if (!v || typeof v !== 'object' || typeof v.access_token !== 'string' ||
-		    typeof v.id !== 'string')
 			return null;
+		}
+	}
+
+	// load(): the authoritative record, from IndexedDB, whose transactions
+	// are ordered across tabs: read under the refresh lock, it shows what
+	// the previous holder committed before releasing it. localStorage is
+	// brought in line. Falls back on localStorage without IndexedDB.
+	async function load() {
+		const db = await idb();
+		if (!db)
+			return read();
+		let v;
+		try {
+			v = valid(await idbReq(db, 'readonly', (st) => st.get(KEY)));
+		} catch {
+			return read();
+		}
+		const l = read();
+		if (v === null ? l !== null : !l || l.access_token !== v.access_token || l.id !== v.id) {
+			try {
+				if (v === null)
+					local.removeItem(KEY);
+				else
+					local.setItem(KEY, JSON.stringify(v));
+			} catch {
+				/* quota: the IndexedDB copy is the one that counts */
+			}
+		}
 		return v;
 	}
 
-	function write(rec) {
+	// save(rec): IndexedDB first (committed before the lock is released),
+	// then localStorage, whose storage event tells the other tabs.
+	async function save(rec) {
+		const db = await idb();
+		if (db)
+			await idbReq(db, 'readwrite', (st) => st.put(rec, KEY)).catch(() => {});
 		local.setItem(KEY, JSON.stringify(rec));
 	}
 
-	function clear() {
+	// drop(): the session is gone, here at once, then in IndexedDB.
+	async function drop() {
 		local.removeItem(KEY);
+		const db = await idb();
+		if (db)
+			await idbReq(db, 'readwrite', (st) => st.delete(KEY)).catch(() => {});
+	}
+
+	// The IndexedDB database "ownauth", object store "session", one
+	// record per issuer and client; null when IndexedDB is unavailable.
+	let dbPromise = null;
+	function idb() {
+		if (dbPromise)
+			return dbPromise;
+		dbPromise = new Promise((resolve) => {
+			let req = null;
+			try {
+				req = globalThis.indexedDB ? indexedDB.open('ownauth', 1) : null;
+			} catch {
+				req = null;
+			}
+			if (!req)
+				return resolve(null);
+			req.onupgradeneeded = () => req.result.createObjectStore('session');
+			req.onsuccess = () => {
+				const db = req.result;
+				db.onversionchange = () => {
+					db.close();
+					dbPromise = null;
+				};
+				resolve(db);
+			};
+			req.onerror = () => resolve(null);
+			req.onblocked = () => resolve(null);
+		});
+		return dbPromise;
+	}
+
+	// One request in its own transaction: resolves to its result once the
+	// transaction has completed (for readwrite: committed).
+	function idbReq(db, mode, fn) {
+		return new Promise((resolve, reject) => {
+			let tx, r;
+			try {
+				tx = db.transaction('session', mode);
+				r = fn(tx.objectStore('session'));
+			} catch (e) {
+				return reject(e);
+			}
+			tx.oncomplete = () => resolve(r.result);
+			tx.onerror = () => reject(tx.error);
+			tx.onabort = () => reject(tx.error);
+		});
 	}
 
 	// fresh: the access token may still be handed out (not within the
@@ -279,7 +375,7 @@ export function createAuth(options) {
 	}
 
 	function onStorage(e) {
-		// Another tab signed in, refreshed or signed out (e.key null: clear()).
+		// Another tab signed in, refreshed or signed out (e.key null: localStorage.clear()).
 		if (e.storageArea === globalThis.localStorage && (e.key === KEY || e.key === null))
 			notify();
 	}
@@ -543,7 +639,7 @@ export function createAuth(options) {
 			if (c.nonce !== flight.nonce)
 				throw new OwnAuthError('invalid_id_token', 'ID token nonce mismatch');
 		}
-		write(rec);
+		await save(rec);
 		lastHanded = null;
 		notify();
 		if (flight.returnTo)
@@ -595,7 +691,7 @@ export function createAuth(options) {
 	}
 
 	async function refreshLocked(before, force) {
-		const cur = read();
+		const cur = await load();
 		if (!cur)
 			return null;		// signed out meanwhile
 		// Another tab rotated while this one waited for the lock.
@@ -605,7 +701,7 @@ export function createAuth(options) {
 			return cur.access_token;
 		}
 		if (!cookieMode && !cur.refresh_token) {
-			clear();
+			await drop();
 			notify();
 			return null;
 		}
@@ -631,7 +727,7 @@ export function createAuth(options) {
 					failure = e;
 					break;
 				}
-				const now = read();
+				const now = await load();
 				if (!now || now.id !== cur.id) {
 					// Signed out (or in again) while the request ran: the
 					// new token must not outlive the session it belonged to.
@@ -639,7 +735,7 @@ export function createAuth(options) {
 						revoke(rec.refresh_token);
 					return now && fresh(now) ? now.access_token : null;
 				}
-				write(rec);
+				await save(rec);
 				lastHanded = rec.access_token;
 				lastError = null;
 				notify();
@@ -653,9 +749,9 @@ export function createAuth(options) {
 		// RFC 6749 §5.2: invalid_grant = the refresh token is expired,
 		// revoked or reused - the session is over.
 		if (failure && failure.code === 'invalid_grant') {
-			const now = read();
+			const now = await load();
 			if (now && now.id === cur.id) {
-				clear();
+				await drop();
 				lastHanded = null;
 				notify();
 			}
@@ -686,8 +782,8 @@ export function createAuth(options) {
 	 * post_logout_redirect_uris). Resolves when done (or navigating).
 	 */
 	async function signOut(opts = {}) {
-		const s = read();
-		clear();
+		const s = (await load()) || read();
+		await drop();
 		lastHanded = null;
 		notify();
 		if (s && s.refresh_token)
