@@ -694,9 +694,12 @@ export function createAuth(options) {
 		const cur = await load();
 		if (!cur)
 			return null;		// signed out meanwhile
-		// Another tab rotated while this one waited for the lock.
+		// Another tab rotated while this one waited for the lock (or
+		// before: this tab's localStorage may lag behind IndexedDB). Its
+		// token will do - unless a forced refresh must replace exactly it.
 		if (fresh(cur) && (cur.id !== before.id || cur.access_token !== before.access_token ||
-		    cur.refresh_token !== before.refresh_token)) {
+		    cur.refresh_token !== before.refresh_token) &&
+		    !(force && cur.access_token === lastHanded)) {
 			lastHanded = cur.access_token;
 			return cur.access_token;
 		}
