@@ -64,7 +64,7 @@ BUILD_PKGS=(make gcc pkg-config libc6-dev libfcgi-dev libfcgi-bin libssl-dev
 # servers the programs run under (Apache, nginx + spawn-fcgi), and the
 # small tools the test scripts use (curl, jq, openssl, ss, taskset).
 TEST_PKGS=(clang libclang-rt-14-dev valgrind wrk python3 python3-jwt
-	python3-cryptography chromium apache2 nginx spawn-fcgi curl jq openssl
+	python3-cryptography chromium apache2 libapache2-mod-fcgid nginx spawn-fcgi curl jq openssl
 	iproute2 util-linux procps ca-certificates)
 
 installed() {
