@@ -82,9 +82,13 @@ $(B)/cgi-bin/%.fcgi: $(B)/obj/cgi-bin/%.o $(LIBA)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIBA) $(LIBS_$*)
 
-$(CLI): $(B)/obj/bin/ownauth.o $(LIBA)
+# The CLI: bin/ownauth.c plus the bin/cli_*.c it dispatches to (their
+# private header is bin/cli.h).
+CLI_OBJ := $(patsubst %.c,$(B)/obj/%.o,bin/ownauth.c $(sort $(wildcard bin/cli_*.c)))
+$(CLI_OBJ): $(wildcard bin/*.h)
+$(CLI): $(CLI_OBJ) $(LIBA)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIBA) $(LIBS_ownauth)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $(CLI_OBJ) $(LIBA) $(LIBS_ownauth)
 
 # Unit tests and test helpers link everything the library may use.
 TEST_LIBS := $(FCGI_LIBS) $(CURL_LIBS) $(DB_LIBS) $(BASE_LIBS) -lpthread

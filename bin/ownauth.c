@@ -6,8 +6,10 @@
  * Exit status: 0 ok, 1 failure, 2 usage or config error. Commands are
  * rows of the table `cmds` below: a group ("keys"), an optional
  * sub-command ("list") and a function that gets the remaining arguments.
- * A command loads the config (cli_conf) and the keyring (cli_ring) only
- * when it needs them, after its own arguments parsed.
+ * A command loads the config (cli_conf), the keyring (cli_ring) and
+ * the store (cli_db) only when it needs them, after its own arguments
+ * parsed. The store commands (users, sessions, db) live in cli_store.c;
+ * bin/cli.h is what the two files share.
  */
 #include <sys/stat.h>
 
@@ -24,25 +26,11 @@
 #include <cJSON.h>
 #include <openssl/crypto.h>
 
-#include "ownauth.h"
-
-#define EXIT_OK 0
-#define EXIT_FAIL 1
-#define EXIT_USAGE 2
+#include "cli.h"
 
 #define MAX_POS 4
-#define MAX_MULTI 16
 #define TOKEN_MAX 16384
-#define USER_ID_MAX 64
 #define TTL_MAX 31536000L
-
-struct cli {
-	const char *conf_path;   /* -c FILE, else oa_conf_default_path() */
-	struct oa_conf *conf;    /* loaded by cli_conf() */
-	struct oa_keyring *ring; /* loaded by cli_ring() */
-	time_t now;
-	const char *cmdname; /* "keys retire", for messages */
-};
 
 struct cmd {
 	const char *group;
@@ -55,10 +43,7 @@ struct cmd {
 /* ------------------------------------------------------------------ */
 /* Small helpers.                                                      */
 
-static void warnmsg(const char *, ...) __attribute__((format(printf, 1, 2)));
-static void errmsg(const char *, ...) __attribute__((format(printf, 1, 2)));
-
-static void
+void
 errmsg(const char *fmt, ...)
 {
 	va_list ap;
@@ -70,7 +55,7 @@ errmsg(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-static void
+void
 warnmsg(const char *fmt, ...)
 {
 	va_list ap;
@@ -93,7 +78,7 @@ path_join(const char *a, const char *b)
 }
 
 /* "2025-01-31T12:00:00Z" */
-static const char *
+const char *
 fmt_time(time_t t, char buf[32])
 {
 	struct tm tm;
@@ -122,7 +107,7 @@ fmt_dur(long long s, char buf[32])
 }
 
 /* "in 10 min" / "10 min ago" relative to now. */
-static const char *
+const char *
 fmt_rel(time_t t, time_t now, char buf[48])
 {
 	char d[32];
@@ -135,7 +120,7 @@ fmt_rel(time_t t, time_t now, char buf[48])
 }
 
 /* Prints s with control bytes replaced, for comments and messages. */
-static void
+void
 fput_safe(FILE *f, const char *s)
 {
 	for (; s != NULL && *s != '\0'; s++)
@@ -172,17 +157,11 @@ parse_long(const char *s, long min, long max, long *out)
 
 /* ------------------------------------------------------------------ */
 /* Argument parsing: --name, --name VALUE, --name=VALUE, "--" ends the */
-/* options; "-" alone is a positional argument (stdin).                */
+/* options; -c FILE anywhere. Every other word is positional, "-"      */
+/* (stdin) and words with one leading '-' included: a kid is base64url */
+/* and starts with '-' once in 64 keys.                                */
 
-struct opt {
-	const char *name;   /* without the leading "--" */
-	const char **val;   /* takes a value: the last one given */
-	int *flag;          /* a flag: set to 1 */
-	const char **multi; /* repeatable value: MAX_MULTI slots */
-	size_t *nmulti;
-};
-
-static int
+int
 parse_args(struct cli *c, int argc, char **argv, const struct opt *opts,
     char **pos, size_t maxpos, size_t *npos)
 {
@@ -194,7 +173,8 @@ parse_args(struct cli *c, int argc, char **argv, const struct opt *opts,
 	*npos = 0;
 	for (i = 0; i < argc; i++) {
 		a = argv[i];
-		if (only_pos || a[0] != '-' || strcmp(a, "-") == 0) {
+		if (only_pos ||
+		    (strncmp(a, "--", 2) != 0 && strcmp(a, "-c") != 0)) {
 			if (*npos == maxpos) {
 				errmsg("%s: unexpected argument '%s'",
 				    c->cmdname, a);
@@ -216,8 +196,6 @@ parse_args(struct cli *c, int argc, char **argv, const struct opt *opts,
 			c->conf_path = argv[++i];
 			continue;
 		}
-		if (strncmp(a, "--", 2) != 0)
-			goto unknown;
 		a += 2;
 		eq = strchr(a, '=');
 		nlen = eq ? (size_t)(eq - a) : strlen(a);
@@ -267,7 +245,7 @@ unknown:
 
 /* Loads the config once; returns 0, or EXIT_USAGE after printing the
  * loader's "FILE:LINE: key 'KEY': problem" message. */
-static int
+int
 cli_conf(struct cli *c)
 {
 	char err[512];
@@ -285,7 +263,7 @@ cli_conf(struct cli *c)
 }
 
 /* (Re)loads the keyring from keys_dir; 0 or EXIT_FAIL. */
-static int
+int
 cli_ring(struct cli *c)
 {
 	oa_keyring_free(c->ring);
@@ -882,14 +860,7 @@ out:
 /* ------------------------------------------------------------------ */
 /* ownauth check                                                       */
 
-struct tally {
-	int fail, warn;
-};
-
-static void check_line(struct tally *, const char *, const char *, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
+void
 check_line(struct tally *t, const char *status, const char *fmt, ...)
 {
 	va_list ap;
@@ -998,6 +969,7 @@ cmd_check(struct cli *c, int argc, char **argv)
 	check_private(&t, "config", c->conf_path);
 	check_private(&t, "keys_dir", c->conf->keys_dir);
 	check_private(&t, "data_dir", c->conf->data_dir);
+	cli_check_db(c, &t);
 
 	if (c->conf->n_clients == 0)
 		check_line(&t, "warn",
@@ -1311,7 +1283,7 @@ cmd_keys_publish(struct cli *c, int argc, char **argv)
 /* ownauth token mint | verify                                         */
 
 /* SPEC §2.2 / SECURITY 16: the JWT sub is ASCII, at most 64 chars. */
-static int
+int
 user_id_ok(const char *s)
 {
 	size_t n = strlen(s), i;
@@ -1334,6 +1306,12 @@ list_clients(const struct oa_conf *conf)
 		    conf->clients[i].audience);
 }
 
+/*
+ * A token for a user of the store, as the token endpoint would mint it
+ * (oa_issue_tokens: profile claims, then the custom claims), with a
+ * throw-away sid ("cli-...") that names no session: nothing is written
+ * to the store, and the token is printed, never logged.
+ */
 static int
 cmd_token_mint(struct cli *c, int argc, char **argv)
 {
@@ -1344,13 +1322,15 @@ cmd_token_mint(struct cli *c, int argc, char **argv)
 	    {NULL, NULL, NULL, NULL, NULL},
 	};
 	const struct oa_client *cl = NULL;
-	const struct oa_keyinfo *signer;
-	char *pos[1], *jti = NULL, *sidr = NULL, *sid = NULL, *tok = NULL;
-	cJSON *claims = NULL;
+	struct oa_db_user *u = NULL;
+	struct oa_issue_in in;
+	struct oa_issue_out out;
+	char *pos[1], *sidr = NULL, *sid = NULL;
 	size_t npos;
 	long ttl = 0;
 	int rc;
 
+	memset(&out, 0, sizeof(out));
 	if (parse_args(c, argc, argv, opts, pos, 1, &npos) == -1)
 		return EXIT_USAGE;
 	if (npos != 1) {
@@ -1370,8 +1350,6 @@ cmd_token_mint(struct cli *c, int argc, char **argv)
 	}
 	if ((rc = cli_conf(c)) != 0)
 		return rc;
-	if (ttlarg == NULL)
-		ttl = c->conf->access_token_ttl;
 	if (cname != NULL && (cl = oa_conf_client(c->conf, cname)) == NULL) {
 		errmsg("token mint: no client '%s' in %s; the clients are:",
 		    cname, c->conf_path);
@@ -1392,39 +1370,47 @@ cmd_token_mint(struct cli *c, int argc, char **argv)
 		}
 		return EXIT_USAGE;
 	}
-	if ((rc = cli_ring(c)) != 0)
+	/* The user must exist and be enabled, as at the token endpoint. */
+	if ((rc = cli_db(c)) != 0 || (rc = cli_user(c, pos[0], &u)) != 0)
 		return rc;
-	if ((signer = oa_keyring_signer(c->ring, c->now)) == NULL) {
-		errmsg("token mint: no key signs yet (ownauth keys list)");
-		return EXIT_FAIL;
-	}
 	rc = EXIT_FAIL;
-	jti = oa_random_token(16);
-	sidr = oa_random_token(16);
-	if (jti == NULL || sidr == NULL || asprintf(&sid, "cli-%s", sidr) < 0) {
+	if (u->disabled) {
+		errmsg("token mint: user %s is disabled (ownauth users enable "
+		       "%s)",
+		    u->id, u->id);
+		goto out;
+	}
+	if (cli_ring(c) != 0)
+		goto out;
+	if (oa_keyring_signer(c->ring, c->now) == NULL) {
+		errmsg("token mint: no key signs yet (ownauth keys list)");
+		goto out;
+	}
+	/* The loaded config is ours: --ttl overrides access_token_ttl. */
+	if (ttlarg != NULL)
+		c->conf->access_token_ttl = ttl;
+	if ((sidr = oa_random_token(16)) == NULL ||
+	    asprintf(&sid, "cli-%s", sidr) < 0) {
 		sid = NULL;
+		errmsg("token mint: out of memory");
 		goto out;
 	}
-	if ((claims = cJSON_CreateObject()) == NULL ||
-	    !cJSON_AddStringToObject(claims, "iss", c->conf->issuer) ||
-	    !cJSON_AddStringToObject(claims, "sub", pos[0]) ||
-	    !cJSON_AddStringToObject(claims, "aud", cl->audience) ||
-	    !cJSON_AddNumberToObject(claims, "iat", (double)c->now) ||
-	    !cJSON_AddNumberToObject(claims, "exp", (double)(c->now + ttl)) ||
-	    !cJSON_AddNumberToObject(claims, "auth_time", (double)c->now) ||
-	    !cJSON_AddStringToObject(claims, "jti", jti) ||
-	    !cJSON_AddStringToObject(claims, "sid", sid))
-		goto out;
-	if ((tok = oa_jwt_sign(signer->key, claims)) == NULL) {
-		errmsg("token mint: signing failed");
+	memset(&in, 0, sizeof(in));
+	in.conf = c->conf;
+	in.client = cl;
+	in.user = u;
+	in.sid = sid;
+	in.auth_time = c->now;
+	in.now = c->now;
+	if (oa_issue_tokens(c->ring, &in, &out) == -1) {
+		errmsg("token mint: signing failed (see the message above)");
 		goto out;
 	}
-	printf("%s\n", tok);
+	printf("%s\n", out.access_token);
 	rc = EXIT_OK;
 out:
-	cJSON_Delete(claims);
-	oa_secret_free(tok);
-	oa_secret_free(jti);
+	oa_issue_out_wipe(&out);
+	oa_db_user_free(u);
 	oa_secret_free(sidr);
 	oa_secret_free(sid);
 	return rc;
@@ -2009,13 +1995,13 @@ cmd_convex(struct cli *c, int argc, char **argv)
 
 static int cmd_help(struct cli *, int, char **);
 
-/* The store work adds users, sessions and db rows here. */
 static const struct cmd cmds[] = {
     {"init", NULL, cmd_init,
         "--issuer URL [--dir DIR] [--alg A] "
         "[--client NAME --redirect-uri URI... [--audience AUD]]",
         "create a config, data dir and a first key"},
-    {"check", NULL, cmd_check, "", "check config, keys and permissions"},
+    {"check", NULL, cmd_check, "",
+        "check config, keys, permissions and the database"},
     {"convex", NULL, cmd_convex, "",
         "print convex/auth.config.ts (OIDC and customJwt)"},
     {"keys", "list", cmd_keys_list, "[--json]", "keys and their state"},
@@ -2025,8 +2011,34 @@ static const struct cmd cmds[] = {
         "remove a key from the JWKS"},
     {"keys", "publish", cmd_keys_publish, "[DIR]",
         "write jwks.json and openid-configuration into DIR"},
+    {"users", "list", cmd_users_list, "[--json]", "every user"},
+    {"users", "show", cmd_users_show, "ID [--json]",
+        "a user: profile, identities, sessions, custom claims"},
+    {"users", "add", cmd_users_add,
+        "[--id ID] [--email E [--unverified]] [--name N] [--picture URL]",
+        "a user without an upstream identity (tests, service accounts); "
+        "prints the id"},
+    {"users", "disable", cmd_users_disable, "ID",
+        "refuse the user's sign-ins and refreshes"},
+    {"users", "enable", cmd_users_enable, "ID", "undo disable"},
+    {"users", "delete", cmd_users_delete, "ID",
+        "delete a user with its identities and sessions (the id is never "
+        "reused)"},
+    {"users", "claims", cmd_users_claims, "ID [JSON]",
+        "set the custom claims merged into tokens (a JSON object; '{}' "
+        "clears); without JSON, print them"},
+    {"sessions", "list", cmd_sessions_list, "USER [--json]",
+        "a user's sessions (refresh-token families)"},
+    {"sessions", "revoke", cmd_sessions_revoke, "USER [SID]",
+        "revoke every session of USER, or one"},
+    {"db", "check", cmd_db_check, "",
+        "verify a copy of the database and cross-check its records"},
+    {"db", "backup", cmd_db_backup, "DIR",
+        "hot backup into DIR (new or empty), verified"},
+    {"db", "purge", cmd_db_purge, "", "remove expired records now"},
     {"token", "mint", cmd_token_mint, "USER [--client C] [--ttl S]",
-        "print a signed access token, for testing"},
+        "print a signed access token for a user of the store, for "
+        "testing"},
     {"token", "verify", cmd_token_verify,
         "TOKEN|- [--as convex-oidc|convex-custom]",
         "check a token, in Convex's terms with --as"},
@@ -2123,6 +2135,7 @@ main(int argc, char **argv)
 	c.cmdname = cmdname;
 	a += cmd->name ? 2 : 1;
 	rc = cmd->run(&c, argc - a, argv + a);
+	oa_db_close(c.db);
 	oa_keyring_free(c.ring);
 	oa_conf_free(c.conf);
 	if (fflush(stdout) == EOF && rc == EXIT_OK)

@@ -1,7 +1,8 @@
 #!/bin/bash
 # tests/integration/cli.sh BUILD_DIR - exercises bin/ownauth (SPEC §7) in a
 # temporary directory: init, check, keys, publish, token mint/verify (with
-# python3-jwt as an independent verifier), convex, exit statuses.
+# python3-jwt as an independent verifier), convex, exit statuses. The store
+# commands (users, sessions, db) are tests/integration/cli_store.sh.
 # Exits non-zero when any check fails.
 set -u
 
@@ -109,6 +110,7 @@ has "$T/out" "token verify" "help lists token verify"
 want "unknown command" 2 "$OA" frobnicate
 want "keys without sub-command" 2 "$OA" keys
 want "unknown option" 2 "$OA" -c /nonexistent keys list --bogus
+want "unknown single-dash option" 2 "$OA" keys list -x
 
 # ---------------------------------------------------------------- init
 want "init without --issuer" 2 "$OA" init --dir x
@@ -185,6 +187,7 @@ export OWNAUTH_CONF=$T/a/ownauth.conf
 want "check" 0 "$OA" check
 has "$T/out" "^ok +signing key [A-Za-z0-9_-]{43} \(RS256\)" "check names the signer"
 has "$T/out" "^ok +data_dir" "check data_dir"
+has "$T/out" "^ok +database in $T/a/data opens: 0 user" "check opens the database"
 hasnt "$T/out" "^FAIL" "no FAIL lines"
 chmod 755 a/data
 want "check with an open data_dir" 1 "$OA" check
@@ -235,6 +238,11 @@ assert d["jwks_uri"].startswith("http://127.0.0.1:8080/"), d
 want "keys publish without DIR or publish_dir" 2 "$OA" keys publish
 
 # ---------------------------------------------------------------- token mint/verify
+# mint signs for users of the store only (tests/integration/cli_store.sh
+# covers that in depth).
+want "users add --id alice" 0 "$OA" users add --id alice
+want "mint: unknown user" 1 "$OA" token mint mallory
+has "$T/err" "unknown user mallory" "names the unknown user"
 want "mint: bad user id" 2 "$OA" token mint "a b"
 want "mint: too long user id" 2 "$OA" token mint \
     "$(printf 'u%.0s' $(seq 65))"
@@ -309,6 +317,9 @@ want "retire the only signing key" 1 "$OA" keys retire "$RSKID"
 has "$T/err" "signing key" "explains why"
 want "retire the only signing key, --force" 1 "$OA" keys retire "$RSKID" --force
 want "retire an unknown kid" 1 "$OA" keys retire nosuchkid
+# A kid is base64url: one in 64 starts with '-', and is still a kid.
+want "retire an unknown kid starting with -" 1 "$OA" keys retire -NoSuchKid
+has "$T/err" "no key -NoSuchKid" "a leading - is part of the kid"
 has "$T/err" "$RSKID" "lists the kids"
 want "retire without a kid" 2 "$OA" keys retire
 
@@ -395,6 +406,7 @@ want "init --alg ES256" 0 "$OA" init --issuer http://localhost:9000 \
     --redirect-uri https://app.example.com/cb
 has "$T/err" "Convex OIDC mode rejects ES256" "init warns about ES256"
 export OWNAUTH_CONF=$T/e/ownauth.conf
+want "users add --id bob" 0 "$OA" users add --id bob
 want "mint (ES256)" 0 "$OA" token mint bob
 ETOK=$(cat "$T/out")
 want "verify (ES256)" 0 "$OA" token verify "$ETOK"
@@ -429,6 +441,7 @@ assert c == {"providers": [{"type": "customJwt",
 want "init --alg EdDSA" 0 "$OA" init --issuer http://127.0.0.1:9001 \
     --dir "$T/d" --alg EdDSA --client web --redirect-uri http://127.0.0.1:9001/
 export OWNAUTH_CONF=$T/d/ownauth.conf
+want "users add --id carol" 0 "$OA" users add --id carol
 want "mint (EdDSA)" 0 "$OA" token mint carol
 DTOK=$(cat "$T/out")
 want "verify --as convex-oidc (EdDSA)" 0 "$OA" token verify "$DTOK" \
@@ -469,7 +482,7 @@ want "keys new with key_activation_delay = 0" 0 "$OA" keys new
 has "$T/out" "signing now" "signs at once"
 has "$T/err" "key_activation_delay \(0 s\) is shorter than jwks_max_age" \
     "warns about the short delay"
-K2=$(cd "$T/r/keys" && ls *.pem | sed 's/\.pem$//' | grep -v "^$K1$")
+K2=$(cd "$T/r/keys" && ls -- *.pem | sed 's/\.pem$//' | grep -v "^$K1$")
 want "K2 signs" 0 "$OA" keys list --json
 py "K2 active, K1 published" '
 import json, sys
@@ -482,12 +495,13 @@ has "$T/err" "stay valid until" "explains the token lifetime"
 has "$T/err" "--force" "mentions --force"
 age_key "$T/r/keys/$K2.json" 5000
 want "retire K1 (superseded 5000 s ago > ttl)" 0 "$OA" keys retire "$K1"
+want "users add --id dave" 0 "$OA" users add --id dave
 want "mint after rotation" 0 "$OA" token mint dave
 RTOK=$(cat "$T/out")
 want "verify after rotation" 0 "$OA" token verify "$RTOK"
 has "$T/out" "key +$K2" "signed by K2"
 want "keys new again" 0 "$OA" keys new
-K3=$(cd "$T/r/keys" && ls *.pem | sed 's/\.pem$//' | grep -v "^$K1$" | grep -v "^$K2$")
+K3=$(cd "$T/r/keys" && ls -- *.pem | sed 's/\.pem$//' | grep -v "^$K1$" | grep -v "^$K2$")
 want "retire K2 (signed until now), --force" 0 "$OA" keys retire "$K2" --force
 want "verify a token of a retired key" 1 "$OA" token verify "$RTOK"
 has "$T/out" "retired" "says the key was retired"
