@@ -468,6 +468,8 @@ finish_token(struct cb *cb, const struct oa_db_user *user)
 	in.nonce = l->client_nonce;
 	in.now = cb->now;
 	if (oa_issue_tokens(cb->s->ring, &in, &out) != 0) {
+		/* Nothing was handed out: leave no live session. */
+		(void)oa_db_session_revoke(cb->s->db, sid);
 		ret = error_redirect(cb, "server_error", "no token could be "
 		    "signed");
 		goto out;
@@ -485,8 +487,11 @@ finish_token(struct cb *cb, const struct oa_db_user *user)
 		loc = oa_url_append(l->redirect_uri, OA_URL_FRAGMENT, kv,
 		    sizeof(kv) / sizeof(kv[0]));
 	}
+	/* The refresh token dies unused after refresh_idle_ttl (as
+	 * token.fcgi sets it). */
 	if (loc == NULL || (cookie = oa_cookie_header(conf->issuer,
-	    OA_REFRESH_COOKIE, refresh, conf->session_ttl,
+	    OA_REFRESH_COOKIE, refresh, conf->refresh_idle_ttl <
+	    conf->session_ttl ? conf->refresh_idle_ttl : conf->session_ttl,
 	    OA_SAMESITE_STRICT)) == NULL ||
 	    oa_cgi_header(cb->c, "Set-Cookie", cookie) == -1)
 		goto out;

@@ -605,17 +605,15 @@ from_http(enum oa_http_result r, long status)
 
 /* GET url (bearer nullable) and keep the body of a 2xx. */
 static enum oa_upstream_result
-fetch(const char *what, const char *url, const char *bearer,
-    struct oa_http_resp *resp)
+fetch(const char *url, const char *bearer, struct oa_http_resp *resp)
 {
 	enum oa_http_result hr;
 	enum oa_upstream_result r;
 
 	memset(resp, 0, sizeof(*resp));
+	/* http.c logs every failure, a status included. */
 	hr = oa_http_get(url, bearer, resp);
 	r = from_http(hr, resp->status);
-	if (hr == OA_HTTP_STATUS)
-		oa_log(OA_LOG_WARN, "%s: status %ld", what, resp->status);
 	if (r != OA_UPSTREAM_OK)
 		oa_http_resp_free(resp);
 	return r;
@@ -632,7 +630,6 @@ oa_upstream_discover(const struct oa_conf *conf,
 	size_t clen = 0, il;
 	long age = 0;
 	enum oa_upstream_result r;
-	char what[160];
 
 	memset(&resp, 0, sizeof(resp));
 	if (conf == NULL || prov == NULL)
@@ -661,8 +658,7 @@ oa_upstream_discover(const struct oa_conf *conf,
 		r = OA_UPSTREAM_BAD;
 		goto done;
 	}
-	snprintf(what, sizeof(what), "provider %s: discovery", prov->name);
-	r = fetch(what, url, NULL, &resp);
+	r = fetch(url, NULL, &resp);
 	if (r == OA_UPSTREAM_OK) {
 		if (oa_upstream_discovery_parse(prov, resp.body, resp.len,
 		    &m) != 0)
@@ -795,7 +791,6 @@ jwks_load(const struct oa_conf *conf, const struct oa_provider *prov,
 	size_t clen = 0;
 	long cage = 0;
 	enum oa_upstream_result r;
-	char what[160];
 
 	memset(&resp, 0, sizeof(resp));
 	if (oa_upcache_read(conf, prov->name, OA_UPCACHE_JWKS, now, &cached,
@@ -809,8 +804,7 @@ jwks_load(const struct oa_conf *conf, const struct oa_provider *prov,
 	oa_keyset_free(set);
 	set = NULL;
 
-	snprintf(what, sizeof(what), "provider %s: JWKS", prov->name);
-	r = fetch(what, meta->jwks_uri, NULL, &resp);
+	r = fetch(meta->jwks_uri, NULL, &resp);
 	if (r == OA_UPSTREAM_OK) {
 		if ((set = oa_jwks_parse(resp.body, resp.len)) == NULL ||
 		    set->n == 0) {
@@ -977,12 +971,11 @@ exchange(const struct oa_conf *conf, const struct oa_provider *prov,
 	 * GitHub sends them with 200. */
 	if (hr == OA_HTTP_OK || (hr == OA_HTTP_STATUS &&
 	    (resp.status == 400 || resp.status == 401))) {
+		/* oa_http_token_parse logs why it refuses. */
 		if (oa_http_token_parse(resp.body, resp.len,
-		    resp.content_type, tok) != 0) {
-			oa_log(OA_LOG_WARN, "provider %s: malformed token "
-			    "response (status %ld)", prov->name, resp.status);
+		    resp.content_type, tok) != 0)
 			r = OA_UPSTREAM_BAD;
-		} else if (tok->error != NULL) {
+		else if (tok->error != NULL) {
 			oa_log(OA_LOG_WARN, "provider %s: token endpoint "
 			    "error %s", prov->name,
 			    oa_valid_word(tok->error, strlen(tok->error)) ?
@@ -991,9 +984,7 @@ exchange(const struct oa_conf *conf, const struct oa_provider *prov,
 			r = OA_UPSTREAM_BAD;
 		} else
 			r = OA_UPSTREAM_OK;
-	} else if (hr == OA_HTTP_STATUS)
-		oa_log(OA_LOG_WARN, "provider %s: token endpoint status %ld",
-		    prov->name, resp.status);
+	}
 out:
 	oa_http_resp_free(&resp);
 	oa_secret_free(body);
@@ -1015,8 +1006,8 @@ github_user(const struct oa_provider *prov,
 	int have_emails = 0;
 
 	memset(&er, 0, sizeof(er));
-	if ((r = fetch("github: /user", meta->userinfo_endpoint,
-	    access_token, &ur)) != OA_UPSTREAM_OK)
+	if ((r = fetch(meta->userinfo_endpoint, access_token, &ur)) !=
+	    OA_UPSTREAM_OK)
 		return r;
 	if (prov->emails_endpoint != NULL) {
 		hr = oa_http_get(prov->emails_endpoint, access_token, &er);
@@ -1028,9 +1019,6 @@ github_user(const struct oa_provider *prov,
 			    "%ld; no email", er.status);
 		else {
 			r = from_http(hr, er.status);
-			if (hr == OA_HTTP_STATUS)
-				oa_log(OA_LOG_WARN, "github: /user/emails: "
-				    "status %ld", er.status);
 			goto out;
 		}
 	}
@@ -1052,11 +1040,9 @@ userinfo_user(const struct oa_provider *prov,
 {
 	struct oa_http_resp resp;
 	enum oa_upstream_result r;
-	char what[160];
 
-	snprintf(what, sizeof(what), "provider %s: userinfo", prov->name);
-	if ((r = fetch(what, meta->userinfo_endpoint, access_token,
-	    &resp)) != OA_UPSTREAM_OK)
+	if ((r = fetch(meta->userinfo_endpoint, access_token, &resp)) !=
+	    OA_UPSTREAM_OK)
 		return r;
 	if (oa_upstream_userinfo_parse(prov, resp.body, resp.len, out) != 0)
 		r = OA_UPSTREAM_BAD;

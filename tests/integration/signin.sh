@@ -201,15 +201,29 @@ error_ok() {
 dump_users() { "$OA_DUMP" -c "$1" users; }
 
 # --- upstreams --------------------------------------------------------------
-start_node op op.mjs --client-id op-client --client-secret op-secret \
+# Ports picked here, all different (an upstream on port 0 could be given
+# the port lighttpd is about to take).
+pick_other() {
+	local p i
+	for i in $(seq 1 20); do
+		p=$(oa_pick_port) || return 1
+		case " $* " in *" $p "*) continue ;; esac
+		echo "$p"
+		return 0
+	done
+	return 1
+}
+opp=$(pick_other "$port") && ghp=$(pick_other "$port" "$opp") &&
+    fkp=$(pick_other "$port" "$opp" "$ghp") && DEAD=$(pick_other "$port" "$opp" "$ghp" "$fkp") ||
+    oa_die "no free ports"
+start_node op op.mjs --port "$opp" --client-id op-client --client-secret op-secret \
     --redirect-uri "$ISS/oauth/op/callback" --redirect-uri "$ISSC/oauth/op/callback"
 OP="http://127.0.0.1:$NODE_PORT"
-start_node gh github.mjs --client-id gh-client --client-secret gh-secret \
+start_node gh github.mjs --port "$ghp" --client-id gh-client --client-secret gh-secret \
     --redirect-uri "$ISS/oauth/gh/callback"
 GH="http://127.0.0.1:$NODE_PORT"
-start_node fake fake.mjs
+start_node fake fake.mjs --port "$fkp"
 FAKE="http://127.0.0.1:$NODE_PORT"
-DEAD=$(oa_pick_port) || oa_die "no free port"
 
 # The fake's keys: fk (published) and evil (not published).
 tjs keygen "$OA_TMP/fk" fk-1
@@ -505,6 +519,7 @@ expect_eq "token: same session" "$(jq -r .payload.sid <<<"$ACT")" "$(jq -r .payl
 RC=$(grep -i '^Set-Cookie: ownauth_refresh=' "$OA_TMP/rh" | tail -n 1)
 expect_match "token: refresh cookie" "$RC" '^Set-Cookie: ownauth_refresh=[A-Za-z0-9_-]{43};'
 expect_match "token: refresh cookie HttpOnly, SameSite=Strict" "$RC" 'HttpOnly.*SameSite=Strict'
+expect_match "token: refresh cookie lives refresh_idle_ttl, Path=/" "$RC" 'Path=/; Max-Age=1209600;'
 
 # --- 5. a disabled user is refused -----------------------------------------------
 "$OA_DUMP" -c "$CONF" disable "$(jq -r .id <<<"$DEVU")" || fail "storedump disable"
