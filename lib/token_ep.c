@@ -570,22 +570,23 @@ cookie_problem(struct oa_cgi *c, enum cookie_get r)
 	}
 }
 
-/* Adds the refresh cookie (value "" and max_age 0 clear it). */
-static void
+/* Adds the refresh cookie (value "" and max_age 0 clear it). 0 or -1
+ * (logged; the config loader accepted the issuer, so only memory). */
+static int
 set_refresh_cookie(struct oa_cgi *c, const struct oa_conf *conf,
     const char *value, long max_age)
 {
 	char *h;
+	int rc;
 
 	if ((h = oa_cookie_header(conf->issuer, OA_REFRESH_COOKIE, value,
 	    max_age, OA_SAMESITE_STRICT)) == NULL) {
 		oa_log(OA_LOG_ERROR, "cannot build the refresh cookie");
-		/* A response without it would lose the session. */
-		oa_cgi_status(c, 500);
-		return;
+		return -1;
 	}
-	oa_cgi_header(c, "Set-Cookie", h);
+	rc = oa_cgi_header(c, "Set-Cookie", h);
 	oa_secret_free(h);
+	return rc;
 }
 
 /* ------------------------------------------------------------------ */
@@ -618,9 +619,11 @@ grant_response(struct oa_cgi *c, const struct oa_token_ep *ep,
 	char *body = NULL;
 	int n;
 
-	if (g->in_cookie)
-		set_refresh_cookie(c, ep->conf, g->refresh,
-		    g->refresh_max_age);
+	/* Without its cookie the response would lose the session: a 500
+	 * (oa_cgi_main) instead. */
+	if (g->in_cookie && set_refresh_cookie(c, ep->conf, g->refresh,
+	    g->refresh_max_age) == -1)
+		return -1;
 	n = asprintf(&body, "{\"access_token\":\"%s\",\"token_type\":"
 	    "\"Bearer\",\"expires_in\":%ld,\"id_token\":\"%s\"%s%s%s}\n",
 	    g->tok.access_token, g->tok.expires_in, g->tok.id_token,
@@ -845,7 +848,7 @@ grant_refresh(struct oa_cgi *c, struct oa_token_ep *ep,
 		/* A dead cookie is cleared, so the browser stops sending
 		 * it. */
 		if (ck == CK_FOUND)
-			set_refresh_cookie(c, ep->conf, "", 0);
+			(void)set_refresh_cookie(c, ep->conf, "", 0);
 		ret = oauth_error(c, 400, "invalid_grant", "the refresh "
 		    "token is invalid, expired or revoked");
 		goto out;
@@ -1022,8 +1025,9 @@ ep_revoke(struct oa_cgi *c, struct oa_token_ep *ep)
 	if (rc == OA_DB_OK)
 		oa_log(OA_LOG_INFO, "revoke: session %s revoked (client %s)",
 		    sid, cl->name);
-	if (ck == CK_FOUND || cl->refresh_delivery == OA_DELIVERY_COOKIE)
-		set_refresh_cookie(c, ep->conf, "", 0);
+	/* The cookie that carried the token goes with it. */
+	if (ck == CK_FOUND)
+		(void)set_refresh_cookie(c, ep->conf, "", 0);
 	json_headers(c);
 	oa_cgi_printf(c, "{}\n");
 out:
@@ -1213,7 +1217,7 @@ ep_logout(struct oa_cgi *c, struct oa_token_ep *ep)
 		}
 	}
 	/* Whatever was found, the browser forgets the refresh cookie. */
-	set_refresh_cookie(c, ep->conf, "", 0);
+	(void)set_refresh_cookie(c, ep->conf, "", 0);
 
 	/* Redirect only to a URI registered for the identified client
 	 * (exact match: never an open redirect, SECURITY 1-2). */

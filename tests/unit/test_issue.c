@@ -349,6 +349,41 @@ test_reserved(void)
 	CHECK(oa_issue_claim_reserved(NULL) == 0);
 }
 
+/* The userinfo claims: sub, the known profile, custom claims without
+ * reserved names or overrides. */
+static void
+test_user_claims(void)
+{
+	struct oa_db_user u;
+	cJSON *c;
+
+	memset(&u, 0, sizeof(u));
+	u.id = "u_x";
+	u.email = "x@example.com";
+	u.email_verified = 0;
+	u.picture = "https://img.example/x.png";
+	u.claims = "{\"tier\":\"gold\",\"iss\":\"evil\",\"sub\":\"evil\","
+	    "\"email\":\"evil@x\",\"n\":[1,2]}";
+	c = oa_issue_user_claims(&u);
+	CHECK(c != NULL);
+	if (c != NULL) {
+		CHECK_STR(str_claim(c, "sub"), "u_x");
+		CHECK_STR(str_claim(c, "email"), "x@example.com");
+		CHECK(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(c,
+		    "email_verified")));
+		CHECK(cJSON_GetObjectItemCaseSensitive(c, "name") == NULL);
+		CHECK_STR(str_claim(c, "picture"), "https://img.example/x.png");
+		CHECK_STR(str_claim(c, "tier"), "gold");
+		CHECK(cJSON_GetObjectItemCaseSensitive(c, "iss") == NULL);
+		CHECK(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(c,
+		    "n")) == 2);
+		/* sub, email, email_verified, picture, tier, n */
+		CHECK(cJSON_GetArraySize(c) == 6);
+	}
+	cJSON_Delete(c);
+	CHECK(oa_issue_user_claims(NULL) == NULL);
+}
+
 /* No key signs at now: refused. */
 static void
 test_no_signer(void)
@@ -407,6 +442,7 @@ main(void)
 	snprintf(keydir, sizeof(keydir), "%s/keys", tmp);
 
 	test_reserved();
+	test_user_claims();
 	for (i = 0; i < sizeof(algs) / sizeof(algs[0]); i++) {
 		ring = ring_with(algs[i]);
 		CHECK(ring != NULL);
