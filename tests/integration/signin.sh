@@ -688,6 +688,28 @@ cgi_run "$OA_TMP/broken.conf" GET /op/callback "$OA_CALLBACK"
 expect_eq "by hand: broken config" "$CGI_STATUS" 500
 grep -q "config" "$OA_TMP/cgi.err" && ok "by hand: broken config logged" || fail "by hand: broken config logged"
 
+# A store that cannot open: a 503 page, not a wrong answer. (The login
+# cookie and state come from a dev login of the main instance; the copy
+# of its config has a data_dir that is a plain file.)
+dev_start web "$CB_WEB" code cs-503 cn "$OA_TMP/jar503"
+LV=$(awk -F'\t' '$6 == "ownauth_login" { print $7 }' "$OA_TMP/jar503")
+: >"$OA_TMP/notadir"
+sed "s|^data_dir = .*|data_dir = $OA_TMP/notadir|" "$CONF" >"$OA_TMP/nodb.conf"
+chmod 600 "$OA_TMP/nodb.conf"
+body="state=$DEVSTATE&email=x%40example.test"
+envs=(OWNAUTH_CONF="$OA_TMP/nodb.conf" REQUEST_METHOD=POST PATH_INFO=/dev/callback
+    GATEWAY_INTERFACE=CGI/1.1 SERVER_PROTOCOL=HTTP/1.1 REMOTE_ADDR=127.0.0.1 QUERY_STRING=
+    CONTENT_TYPE=application/x-www-form-urlencoded CONTENT_LENGTH=${#body}
+    HTTP_COOKIE="ownauth_login=$LV")
+for v in ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS; do
+	[ -n "${!v:-}" ] && envs+=("$v=${!v}")
+done
+printf '%s' "$body" | env -i "${envs[@]}" "$OA_CALLBACK" >"$OA_TMP/cgi.out" 2>"$OA_TMP/cgi.err"
+expect_eq "by hand: store unavailable: exit 0" "$?" 0
+expect_match "by hand: store unavailable: 503 page" "$(head -n 1 "$OA_TMP/cgi.out" | tr -d '\r')" '^Status: 503'
+expect_eq "by hand: store unavailable: no Location" "$(cgi_hdr Location)" ""
+expect_eq "by hand: store unavailable: page headers" "$(cgi_hdr Cache-Control)" "no-store"
+
 # The worker survived everything.
 check "callback.fcgi worker $worker still alive" oa_alive "$worker"
 
