@@ -702,6 +702,10 @@ expect_eq "unknown path: 404" "$CGI_STATUS" 404
 
 # The FastCGI workers are still the ones lighttpd started (no crash).
 check "token.fcgi worker $worker survived" oa_alive "$worker"
+# Stop the server now, so that the workers' exit (and a sanitizer build's
+# leak report) is in the logs checked below.
+oa_lighttpd_stop "$L" "$W"
+check "token.fcgi worker $worker stopped" test ! -d "/proc/$worker" -o "$(oa_alive "$worker" && echo up)" != up
 if grep -E 'Sanitizer|runtime error' "$W/error.log" "$W/stdout.log" >/dev/null 2>&1; then
 	fail "sanitizer report in the lighttpd logs"
 	grep -E -A5 'Sanitizer|runtime error' "$W/error.log" "$W/stdout.log" | head -n 40
