@@ -55,6 +55,34 @@ origin_of(const char *url)
 	return o;
 }
 
+/*
+ * The dev form's CSP form-action: our origin, where it posts, and the
+ * client's, because the callback answers the post with a redirect to the
+ * client's redirect_uri and browsers apply form-action to redirects that
+ * follow a form submission (CSP3 form-action). A redirect_uri with a
+ * private-use scheme (RFC 8252 §7.1) is allowed by its scheme. Malloc'd,
+ * or NULL.
+ */
+static char *
+dev_form_action(const char *ours, const char *redirect_uri)
+{
+	char *theirs, *fa = NULL;
+	const char *colon;
+
+	if ((theirs = origin_of(redirect_uri)) == NULL) {
+		colon = strchr(redirect_uri, ':');
+		if (colon == NULL || (theirs = strndup(redirect_uri,
+		    (size_t)(colon - redirect_uri) + 1)) == NULL)
+			return NULL;
+	}
+	if (strcmp(theirs, ours) == 0)
+		fa = strdup(ours);
+	else if (asprintf(&fa, "%s %s", ours, theirs) < 0)
+		fa = NULL;
+	free(theirs);
+	return fa;
+}
+
 /* The config (once) and the ring (again when it changed). 0, or -1
  * after one log line. */
 static int
@@ -176,6 +204,7 @@ start(struct oa_cgi *c, const struct state *st, const struct oa_authz *a,
 	struct oa_login *login = NULL;
 	struct oa_logins *set = NULL;
 	char *endpoint = NULL, *query = NULL, *url = NULL, *cookie = NULL;
+	char *fa = NULL;
 	char *html = NULL;
 	time_t now = time(NULL);
 	int rc = -1;
@@ -233,9 +262,10 @@ start(struct oa_cgi *c, const struct state *st, const struct oa_authz *a,
 		/* The form posts to the callback, which handles type dev. */
 		if ((url = oa_upstream_callback_url(conf, prov->name)) ==
 		    NULL || (html = oa_page_dev_html(url, prov->display_name,
-		    login->state, a->login_hint)) == NULL)
+		    login->state, a->login_hint)) == NULL ||
+		    (fa = dev_form_action(st->origin, a->redirect_uri)) == NULL)
 			goto out;
-		rc = oa_page_send(c, 200, html, st->origin);
+		rc = oa_page_send(c, 200, html, fa);
 		goto out;
 	}
 	if ((url = oa_upstream_authorize_url(conf, prov, endpoint, login,
@@ -248,6 +278,7 @@ out:
 	free(endpoint);
 	free(query);
 	free(url);
+	free(fa);
 	oa_secret_free(cookie);
 	free(html);
 	return rc;

@@ -122,10 +122,11 @@ oa_page_csp(const char *form_action)
 {
 	char *s = NULL;
 
-	/* An origin goes into a header: no control bytes, no ';' or ','
-	 * that would end the directive, no quotes. */
+	/* Origins (separated by single spaces) go into a header: no control
+	 * bytes, no ';' or ',' that would end the directive, no quotes. */
 	if (form_action != NULL && (form_action[0] == '\0' ||
-	    strpbrk(form_action, ";,'\" \t\r\n") != NULL)) {
+	    form_action[0] == ' ' || strstr(form_action, "  ") != NULL ||
+	    strpbrk(form_action, ";,'\"\t\r\n") != NULL)) {
 		oa_log(OA_LOG_ERROR, "oa_page_csp: bad form-action origin");
 		return NULL;
 	}

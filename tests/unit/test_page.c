@@ -337,6 +337,17 @@ test_send(void)
 	}
 	free(r);
 
+	/* Several origins, separated by single spaces, are allowed. */
+	{
+		char *csp = oa_page_csp("http://127.0.0.1:8080 https://a.example");
+		CHECK(csp != NULL && strstr(csp, "form-action "
+		    "http://127.0.0.1:8080 https://a.example; ") != NULL);
+		free(csp);
+		CHECK(oa_page_csp("http://a  https://b") == NULL);
+		CHECK(oa_page_csp(" http://a") == NULL);
+		CHECK(oa_page_csp("http://a\thttps://b") == NULL);
+	}
+
 	/* A bad form-action origin: the page is not sent (500). */
 	send_form_action = "x; script-src *";
 	r = run_cgi("send", "GET");
