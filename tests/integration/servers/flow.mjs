@@ -195,6 +195,7 @@ async function flow(iss, client, redirectUri) {
   r = await req('GET', d.userinfo_endpoint, undefined, { authorization: `Bearer ${t1.access_token}` });
   expect('userinfo: 200 with the Bearer token', r.status, 200);
   expect('userinfo: sub', r.json?.sub, at?.sub ?? '(no verified access token)');
+  expect('userinfo: the email typed into the dev form', r.json?.email, email);
   r = await req('GET', d.userinfo_endpoint);
   expect('userinfo: 401 without it', r.status, 401);
 
