@@ -508,8 +508,7 @@ has "$T/out" "retired" "says the key was retired"
 
 # ---------------------------------------------------------------- tsc
 # Type-check every generated auth.config.ts against Convex's own AuthConfig
-# when typescript and convex are installed (tests/node_modules, or
-# OA_TSC_DIR/node_modules).
+# (typescript and convex from tests/node_modules, or OA_TSC_DIR).
 TSD=${OA_TSC_DIR:-$HERE/..}
 if [ -x "$TSD/node_modules/.bin/tsc" ] &&
     [ -f "$TSD/node_modules/convex/package.json" ]; then
@@ -533,8 +532,9 @@ if [ -x "$TSD/node_modules/.bin/tsc" ] &&
 	then fail "tsc accepted algorithm EdDSA in customJwt"; else pass; fi
 	rm -rf "$W"
 else
-	echo "cli.sh: skipped the tsc check (no typescript + convex in" \
-	    "$TSD/node_modules)"
+	# tests/package.json pins both: `npm ci` in tests/ (install.sh
+	# --deps --test) installs them. Never skip silently.
+	fail "typescript and convex are missing from $TSD/node_modules"
 fi
 
 echo "cli.sh: $nok checks passed, $nfail failed"
