@@ -46,7 +46,15 @@ LIBA     := $(B)/lib/libownauth.a
 # Each program links only what it uses (SPEC: jwks.fcgi loads neither
 # libcurl nor Berkeley DB; --as-needed drops what is not referenced).
 BASE_LIBS := $(CJSON_LIBS) $(CRYPTO_LIBS)
-LIBS_jwks     := $(FCGI_LIBS) $(BASE_LIBS)
+# jwks.fcgi calls no libcrypto function (see lib/wellknown.c): the one
+# libcrypto symbol it needs is OPENSSL_cleanse, which cgi.c, file.c and
+# b64.c wipe with. It comes from libcrypto.a when there is one, so that a
+# plain-CGI start (SPEC §11) maps no libcrypto.so and binds none of its
+# 3,000 symbols; its link rule below refuses any other libcrypto code.
+CRYPTO_A := $(wildcard $(shell $(CC) -print-file-name=libcrypto.a))
+CRYPTO_STATIC := -Wl,-Bstatic $(CRYPTO_LIBS) -Wl,-Bdynamic
+LIBS_jwks     := $(FCGI_LIBS) $(CJSON_LIBS) \
+                 $(if $(CRYPTO_A),$(CRYPTO_STATIC),$(CRYPTO_LIBS))
 LIBS_login    := $(FCGI_LIBS) $(BASE_LIBS)
 LIBS_token    := $(FCGI_LIBS) $(DB_LIBS) $(BASE_LIBS)
 LIBS_callback := $(FCGI_LIBS) $(CURL_LIBS) $(DB_LIBS) $(BASE_LIBS)
@@ -81,6 +89,15 @@ $(LIBA): $(LIB_OBJ)
 $(B)/cgi-bin/%.fcgi: $(B)/obj/cgi-bin/%.o $(LIBA)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIBA) $(LIBS_$*)
+
+# jwks.fcgi: the same, then a check that it holds or calls no libcrypto
+# code but OPENSSL_cleanse (and the CPU probe that comes with it).
+$(B)/cgi-bin/jwks.fcgi: $(B)/obj/cgi-bin/jwks.o $(LIBA)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIBA) $(LIBS_jwks)
+	@if nm $@ | grep -Eq ' [TtUuWw] (EVP|OSSL|RAND|ERR|BN|PEM|OPENSSL_init)_'; \
+	then echo "$@: links libcrypto code (see lib/wellknown.c)" >&2; \
+	  rm -f $@; exit 1; fi
 
 # The CLI: bin/ownauth.c plus the bin/cli_*.c it dispatches to (their
 # private header is bin/cli.h).

@@ -2,10 +2,12 @@
  * jwks.c - jwks.fcgi: the JWKS and the OpenID discovery document
  * (SPEC §2.4), as FastCGI or plain CGI.
  *
- * The config and the public half of the key ring (never a private key:
- * oa_keyring_load_public) are loaded once; both documents, their
- * ETags and the Last-Modified date are built once and rebuilt only when
- * the key directory changes. A broken config or key directory gets a
+ * The config and the public half of the key directory (oa_keydir_load:
+ * the KID.json files, never a private key, and no libcrypto: this
+ * program links none, which plain CGI's per-request start needs) are
+ * loaded once; each document and its ETag is built when first asked
+ * for (plain CGI builds only the one it serves) and again only after
+ * the key directory changed. A broken config or key directory gets a
  * fixed 500 and one log line per request, and the load is tried again at
  * the next request (a FastCGI worker recovers once the files are fixed).
  */
@@ -23,7 +25,7 @@ struct doc {
 struct state {
 	const char *conf_path;
 	struct oa_conf *conf;
-	struct oa_keyring *ring;
+	struct oa_keydir *kd;
 	struct doc jwks;
 	struct doc disco;
 	char last_modified[32];
@@ -54,19 +56,20 @@ doc_set(struct doc *d, char *body)
 	return 0;
 }
 
-/* Drops the ring and the documents built from it. */
+/* Drops the key directory and the documents built from it. */
 static void
-state_drop_ring(struct state *st)
+state_drop_keys(struct state *st)
 {
-	oa_keyring_free(st->ring);
-	st->ring = NULL;
+	oa_keydir_free(st->kd);
+	st->kd = NULL;
 	doc_clear(&st->jwks);
 	doc_clear(&st->disco);
 }
 
 /*
- * Makes st ready: the config (loaded once), the ring (reloaded when it
- * changed) and the documents. 0, or -1 after one log line.
+ * Makes st ready: the config (loaded once) and the key directory (read
+ * again when it changed, which drops the documents). 0, or -1 after one
+ * log line.
  */
 static int
 state_ready(struct state *st)
@@ -83,22 +86,38 @@ state_ready(struct state *st)
 		snprintf(st->cache_control, sizeof(st->cache_control),
 		    "public, max-age=%ld", st->conf->jwks_max_age);
 	}
-	if (st->ring != NULL && !oa_keyring_changed(st->ring))
+	if (st->kd != NULL && !oa_keydir_changed(st->kd))
 		return 0;
-	state_drop_ring(st);
-	/* oa_keyring_load logs the one line naming the problem. */
-	if ((st->ring = oa_keyring_load_public(st->conf->keys_dir)) == NULL)
+	state_drop_keys(st);
+	/* oa_keydir_load logs the one line naming the problem. */
+	if ((st->kd = oa_keydir_load(st->conf->keys_dir,
+	    OA_KEYDIR_JWK)) == NULL)
 		return -1;
-	if (doc_set(&st->jwks, oa_jwks_document(st->ring)) == -1 ||
-	    doc_set(&st->disco, oa_discovery_document(st->conf,
-	    st->ring)) == -1 ||
-	    oa_http_date(st->ring->dir_mtime, st->last_modified) == -1) {
-		oa_log(OA_LOG_ERROR, "cannot build the JWKS and discovery "
-		    "documents");
-		state_drop_ring(st);
+	if (oa_http_date(st->kd->dir_mtime, st->last_modified) == -1) {
+		oa_log(OA_LOG_ERROR, "keys_dir %s: mtime out of range",
+		    st->conf->keys_dir);
+		state_drop_keys(st);
 		return -1;
 	}
 	return 0;
+}
+
+/* The JWKS (is_jwks) or the discovery document of a ready st, built now
+ * if needed; NULL after one log line. */
+static const struct doc *
+state_doc(struct state *st, int is_jwks)
+{
+	struct doc *d = is_jwks ? &st->jwks : &st->disco;
+
+	if (d->body != NULL)
+		return d;
+	if (doc_set(d, is_jwks ? oa_keydir_jwks_document(st->kd) :
+	    oa_keydir_discovery_document(st->conf, st->kd)) == -1) {
+		oa_log(OA_LOG_ERROR, "cannot build the %s document",
+		    is_jwks ? "JWKS" : "discovery");
+		return NULL;
+	}
+	return d;
 }
 
 /* 1 when s ends with suffix. */
@@ -145,10 +164,10 @@ handle(struct oa_cgi *c, void *arg)
 	}
 	/* As plain CGI, a load that failed at start (this very process, a
 	 * moment ago) is not tried again, so one request logs one line. */
-	if ((st->failed_at_start && !c->fastcgi) || state_ready(st) == -1)
+	if ((st->failed_at_start && !c->fastcgi) || state_ready(st) == -1 ||
+	    (d = state_doc(st, is_jwks)) == NULL)
 		return error_json(c, 500, "server_error",
 		    "the server is misconfigured; its error log says why");
-	d = is_jwks ? &st->jwks : &st->disco;
 
 	/* Public documents: any origin may read them (no credentials). */
 	oa_cgi_header(c, "Access-Control-Allow-Origin", "*");
@@ -179,7 +198,7 @@ main(void)
 	if (state_ready(&st) == -1)
 		st.failed_at_start = 1;
 	rc = oa_cgi_main(handle, &st);
-	state_drop_ring(&st);
+	state_drop_keys(&st);
 	oa_conf_free(st.conf);
 	return rc == 0 ? 0 : 1;
 }

@@ -6,9 +6,14 @@
  * and its public JWK, "jwk"; 0600), plus cookie.key (32 random bytes,
  * 0600). The kid is the RFC 7638 thumbprint of the key, so a file name
  * can be checked against the key it holds, private or public.
- * oa_keyring_load_public() reads only the public JWKs: publishing the
- * JWKS needs no private key in memory, and no PEM decoding (which costs
- * about a millisecond per key in OpenSSL 3, too much for plain CGI).
+ *
+ * The public half - modes, KID.json, the checked public JWKs - is read by
+ * oa_keydir_load() in wellknown.c, which needs no libcrypto (jwks.fcgi
+ * links nothing else); the rings here are built on it, adding the
+ * private keys and the cookie key. oa_keyring_load_public() imports only
+ * the public JWKs: verifying needs no private key in memory, and no PEM
+ * decoding (which costs about a millisecond per key in OpenSSL 3, too
+ * much for plain CGI).
  *
  * A key's life (OIDC Core §10.1.1, SECURITY.md item 18):
  *  - published from the moment it exists (in the JWKS, and accepted when
@@ -26,13 +31,13 @@
  * retire` warns when that has not happened yet.
  *
  * Writers (the CLI) write KID.json before KID.pem and readers list the
- * .pem files only, so a reader never sees a key without its metadata;
- * a .json without its .pem (a key being written) is skipped.
+ * .pem files only (oa_keydir_load), so a reader never sees a key without
+ * its metadata; a .json without its .pem (a key being written) is
+ * skipped.
  */
 #include <sys/stat.h>
 #include <sys/types.h>
 
-#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -45,35 +50,8 @@
 #include "ownauth.h"
 
 #define KEY_FILE_MAX (64 * 1024)
-#define META_FILE_MAX (16 * 1024)
-#define COOKIE_KEY_FILE "cookie.key"
-/* Seconds during which a directory change may share the mtime of the
- * state we loaded (file systems stamp with a coarse clock). */
-#define MTIME_RACY_WINDOW 2
 /* An activation delay beyond ten years is a typo. */
 #define MAX_DELAY (10L * 366 * 86400)
-
-/*
- * 1 when s (len bytes) can be a kid: 1 to 47 base64url characters. This
- * is also what keeps a kid given on the command line from naming another
- * path.
- */
-static int
-kid_valid(const char *s, size_t len)
-{
-	size_t i;
-
-	if (len == 0 || len >= sizeof(((struct oa_key *)0)->kid))
-		return 0;
-	for (i = 0; i < len; i++) {
-		unsigned char ch = (unsigned char)s[i];
-
-		if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
-		    (ch >= '0' && ch <= '9') || ch == '-' || ch == '_'))
-			return 0;
-	}
-	return 1;
-}
 
 /* Writes "dir/name" into buf; 0, or -1 when it does not fit. */
 static int
@@ -91,94 +69,39 @@ path_join(char *buf, size_t size, const char *dir, const char *name,
 	return 0;
 }
 
-/* Reads a JSON number that must be a whole number of seconds >= 0. */
-static int
-meta_time(const cJSON *obj, const char *name, time_t *out)
-{
-	const cJSON *it;
-	double d;
-
-	it = cJSON_GetObjectItemCaseSensitive(obj, name);
-	if (!cJSON_IsNumber(it))
-		return -1;
-	d = it->valuedouble;
-	/* 2^53: beyond it a double is no longer an exact integer. */
-	if (!(d >= 0 && d <= 9007199254740992.0) || d != (double)(long long)d)
-		return -1;
-	*out = (time_t)(long long)d;
-	return 0;
-}
-
 /*
- * Loads one key of dir into *out: KID.json, and KID.pem unless public_only
- * and the metadata holds the public JWK. The .pem's mode is checked in
- * both cases. Logs one line naming the file on failure. 0 or -1.
+ * Makes the key of dir that m (from oa_keydir_load) describes into *out:
+ * from its checked public JWK when public_only and KID.json holds one,
+ * else from KID.pem, whose thumbprint must be the kid (and so that of
+ * the JWK, which oa_keydir_load checked against the kid). The JWK moves
+ * from m to out (exported from the key when m has none). Logs one line
+ * naming the file on failure. 0 or -1.
  */
 static int
-load_one(const char *dir, const char *kid, int public_only,
+load_one(const char *dir, struct oa_keymeta *m, int public_only,
     struct oa_keyinfo *out)
 {
-	char pem_path[PATH_MAX], path[PATH_MAX], err[512];
+	char pem_path[PATH_MAX];
 	char *text = NULL;
 	size_t len = 0;
-	struct oa_key *key = NULL, *pub = NULL;
-	cJSON *meta = NULL;
-	const cJSON *alg, *jwk;
-	time_t created, activates, retired;
+	struct oa_key *key = NULL;
+	cJSON *jwk = NULL;
 	int rc = -1;
 
-	if (path_join(pem_path, sizeof(pem_path), dir, kid, ".pem") == -1 ||
-	    path_join(path, sizeof(path), dir, kid, ".json") == -1)
+	if (path_join(pem_path, sizeof(pem_path), dir, m->kid, ".pem") == -1)
 		goto out;
-	if (oa_file_check_private(pem_path, err, sizeof(err)) == -1) {
-		oa_log(OA_LOG_ERROR, "%s", err);
-		goto out;
-	}
-
-	/* The metadata. */
-	if (access(path, F_OK) == -1 && errno == ENOENT) {
-		oa_log(OA_LOG_ERROR, "%s: missing (every KID.pem needs its "
-		    "KID.json)", path);
-		goto out;
-	}
-	if (oa_file_check_private(path, err, sizeof(err)) == -1) {
-		oa_log(OA_LOG_ERROR, "%s", err);
-		goto out;
-	}
-	if (oa_file_read(path, META_FILE_MAX, &text, &len) == -1) {
-		oa_log(OA_LOG_ERROR, "%s: cannot read the key's metadata: %s",
-		    path, strerror(errno));
-		goto out;
-	}
-	meta = cJSON_ParseWithLength(text, len);
-	free(text);
-	text = NULL;
-	alg = cJSON_GetObjectItemCaseSensitive(meta, "alg");
-	if (!cJSON_IsObject(meta) || !cJSON_IsString(alg) ||
-	    meta_time(meta, "created", &created) == -1 ||
-	    meta_time(meta, "activates", &activates) == -1 ||
-	    meta_time(meta, "retired", &retired) == -1) {
-		oa_log(OA_LOG_ERROR, "%s: corrupt key metadata (want "
-		    "{\"alg\",\"created\",\"activates\",\"retired\"})", path);
-		goto out;
-	}
-	if ((jwk = cJSON_GetObjectItemCaseSensitive(meta, "jwk")) != NULL) {
-		if ((pub = oa_jwk_from_json(jwk, NULL)) == NULL) {
-			oa_log(OA_LOG_ERROR, "%s: corrupt public key (jwk)",
-			    path);
+	if (public_only && m->jwk != NULL) {
+		if ((key = oa_jwk_from_json(m->jwk, NULL)) == NULL) {
+			oa_log(OA_LOG_ERROR, "%s/%s.json: corrupt public key "
+			    "(jwk)", dir, m->kid);
 			goto out;
 		}
-		if (strcmp(pub->kid, kid) != 0) {
-			oa_log(OA_LOG_ERROR, "%s: the public key's id is %s, "
-			    "which does not match the file name", path,
-			    pub->kid);
+		if (strcmp(key->kid, m->kid) != 0) {
+			oa_log(OA_LOG_ERROR, "%s/%s.json: the public key's id "
+			    "is %s, which does not match the file name", dir,
+			    m->kid, key->kid);
 			goto out;
 		}
-	}
-
-	if (public_only && pub != NULL) {
-		key = pub;
-		pub = NULL;
 	} else {
 		if (oa_file_read(pem_path, KEY_FILE_MAX, &text, &len) == -1) {
 			oa_log(OA_LOG_ERROR, "%s: cannot read: %s", pem_path,
@@ -195,28 +118,34 @@ load_one(const char *dir, const char *kid, int public_only,
 			goto out;
 		}
 		/* The thumbprint names the file (and so the metadata). */
-		if (strcmp(key->kid, kid) != 0) {
+		if (strcmp(key->kid, m->kid) != 0) {
 			oa_log(OA_LOG_ERROR, "%s: the key's id is %s, which "
 			    "does not match the file name", pem_path, key->kid);
 			goto out;
 		}
 	}
-	if (oa_alg_name(key->alg) == NULL ||
-	    strcmp(alg->valuestring, oa_alg_name(key->alg)) != 0) {
-		oa_log(OA_LOG_ERROR, "%s: alg does not match the key", path);
+	if (key->alg != m->alg) {
+		oa_log(OA_LOG_ERROR, "%s/%s.json: alg does not match the key",
+		    dir, m->kid);
+		goto out;
+	}
+	if (m->jwk != NULL) {
+		jwk = m->jwk;
+		m->jwk = NULL;
+	} else if ((jwk = oa_jwk_to_json(key)) == NULL) {
+		oa_log(OA_LOG_ERROR, "%s: cannot export the public key",
+		    pem_path);
 		goto out;
 	}
 	out->key = key;
-	out->created = created;
-	out->activates = activates;
-	out->retired = retired;
+	out->created = m->created;
+	out->activates = m->activates;
+	out->retired = m->retired;
+	out->jwk = jwk;
 	key = NULL;
 	rc = 0;
 out:
-	free(text);
-	cJSON_Delete(meta);
 	oa_key_free(key);
-	oa_key_free(pub);
 	return rc;
 }
 
@@ -229,7 +158,7 @@ load_cookie_key(const char *dir, uint8_t key[32])
 	size_t len = 0;
 	int rc = -1;
 
-	if (path_join(path, sizeof(path), dir, COOKIE_KEY_FILE, "") == -1)
+	if (path_join(path, sizeof(path), dir, OA_KEYS_COOKIE_FILE, "") == -1)
 		return -1;
 	if (oa_file_check_private(path, err, sizeof(err)) == -1) {
 		oa_log(OA_LOG_ERROR, "%s", err);
@@ -251,19 +180,6 @@ out:
 	OPENSSL_cleanse(buf, len);
 	free(buf);
 	return rc;
-}
-
-/* Ring order: activation time, then creation time, then kid. */
-static int
-keyinfo_cmp(const void *pa, const void *pb)
-{
-	const struct oa_keyinfo *a = pa, *b = pb;
-
-	if (a->activates != b->activates)
-		return a->activates < b->activates ? -1 : 1;
-	if (a->created != b->created)
-		return a->created < b->created ? -1 : 1;
-	return strcmp(a->key->kid, b->key->kid);
 }
 
 /*
@@ -298,7 +214,7 @@ oa_keys_init_dir(const char *dir)
 		oa_log(OA_LOG_ERROR, "%s", err);
 		return -1;
 	}
-	if (path_join(path, sizeof(path), dir, COOKIE_KEY_FILE, "") == -1)
+	if (path_join(path, sizeof(path), dir, OA_KEYS_COOKIE_FILE, "") == -1)
 		return -1;
 	if (stat(path, &st) == 0) {
 		/* Keep it (sealed cookies in flight stay valid), if sane. */
@@ -327,11 +243,12 @@ out:
 }
 
 /*
- * Loads the ring of dir: every KID.pem with its KID.json, and cookie.key
- * (public_only: the KID.json files' public keys, and only the modes of
- * the private files). Refuses (NULL, one log line naming the file) a
- * directory or file that group or others can use, a kid that does not
- * match its file name, and a corrupt key or metadata file.
+ * Loads the ring of dir on top of oa_keydir_load (which checks the modes
+ * of every file, the metadata and the public JWKs): the private keys and
+ * cookie.key (RING_FULL), the public keys (RING_PUBLIC), or cookie.key
+ * alone (RING_COOKIE). Refuses (NULL, one log line naming the file) what
+ * oa_keydir_load refuses, a key whose thumbprint is not its file name,
+ * and a corrupt key file.
  */
 enum ring_mode {
 	RING_FULL,      /* private keys and the cookie key */
@@ -342,132 +259,40 @@ enum ring_mode {
 static struct oa_keyring *
 load_ring(const char *dir, enum ring_mode mode)
 {
-	int public_only = mode == RING_PUBLIC;
-
 	struct oa_keyring *ring = NULL, *ret = NULL;
-	struct oa_keyinfo *grown;
-	char err[512];
-	struct stat st;
-	DIR *d = NULL;
-	struct dirent *de;
-	size_t cap = 0, i;
-	time_t now;
-
-	if ((ring = calloc(1, sizeof(*ring))) == NULL ||
-	    (ring->dir = strdup(dir)) == NULL) {
-		oa_log(OA_LOG_ERROR, "oa_keyring_load: out of memory");
-		goto out;
-	}
-	/*
-	 * The mtime is taken before the listing: a change made while we
-	 * read shows up as a newer mtime at the next oa_keyring_changed().
-	 */
-	if (stat(dir, &st) == -1) {
-		oa_log(OA_LOG_ERROR, "keys_dir %s: %s", dir, strerror(errno));
-		goto out;
-	}
-	if (!S_ISDIR(st.st_mode)) {
-		oa_log(OA_LOG_ERROR, "keys_dir %s: not a directory", dir);
-		goto out;
-	}
-	if (oa_file_check_private(dir, err, sizeof(err)) == -1) {
-		oa_log(OA_LOG_ERROR, "keys_dir %s", err);
-		goto out;
-	}
-	ring->dir_mtime = st.st_mtim.tv_sec;
-	ring->dir_mtime_ns = st.st_mtim.tv_nsec;
-	now = time(NULL);
+	struct oa_keydir *kd = NULL;
+	size_t i;
 
 	/* The cookie key alone (login.fcgi): no key file is read, which
 	 * keeps a plain-CGI start free of PEM decoding. */
-	if (mode == RING_COOKIE) {
-		if (load_cookie_key(dir, ring->cookie_key) == -1)
-			goto out;
-		ret = ring;
-		ring = NULL;
+	if ((kd = oa_keydir_load(dir, mode == RING_COOKIE ?
+	    OA_KEYDIR_NO_KEYS : 0)) == NULL)
+		goto out;
+	if ((ring = calloc(1, sizeof(*ring))) == NULL ||
+	    (kd->n > 0 && (ring->keys = calloc(kd->n,
+	    sizeof(*ring->keys))) == NULL)) {
+		oa_log(OA_LOG_ERROR, "oa_keyring_load: out of memory");
 		goto out;
 	}
-	if ((d = opendir(dir)) == NULL) {
-		oa_log(OA_LOG_ERROR, "keys_dir %s: %s", dir, strerror(errno));
-		goto out;
-	}
-	for (;;) {
-		const char *name;
-		size_t len;
-		char kid[48];
-
-		errno = 0;
-		if ((de = readdir(d)) == NULL) {
-			if (errno != 0) {
-				oa_log(OA_LOG_ERROR, "keys_dir %s: %s", dir,
-				    strerror(errno));
-				goto out;
-			}
-			break;
-		}
-		name = de->d_name;
-		len = strlen(name);
-		/* Dot files (temporary files of atomic writes among them),
-		 * cookie.key and the .json files are not listed here. */
-		if (name[0] == '.' || len < 5 ||
-		    strcmp(name + len - 4, ".pem") != 0)
-			continue;
-		if (!kid_valid(name, len - 4)) {
-			oa_log(OA_LOG_ERROR, "%s/%s: not a key id file name",
-			    dir, name);
-			goto out;
-		}
-		memcpy(kid, name, len - 4);
-		kid[len - 4] = '\0';
-		if (ring->n == cap) {
-			cap = cap ? cap * 2 : 4;
-			if (cap > SIZE_MAX / sizeof(*grown) ||
-			    (grown = realloc(ring->keys,
-			    cap * sizeof(*grown))) == NULL) {
-				oa_log(OA_LOG_ERROR, "oa_keyring_load: out of "
-				    "memory");
-				goto out;
-			}
-			ring->keys = grown;
-		}
-		if (load_one(dir, kid, public_only, &ring->keys[ring->n]) == -1)
+	ring->dir = kd->dir;
+	kd->dir = NULL;
+	ring->dir_mtime = kd->dir_mtime;
+	ring->dir_mtime_ns = kd->dir_mtime_ns;
+	ring->recheck_at = kd->recheck_at;
+	/* In kd's order, which is the ring's. */
+	for (i = 0; i < kd->n; i++) {
+		if (load_one(dir, &kd->keys[i], mode == RING_PUBLIC,
+		    &ring->keys[i]) == -1)
 			goto out;
 		ring->n++;
 	}
-	if (public_only) {
-		char path[PATH_MAX];
-
-		if (path_join(path, sizeof(path), dir, COOKIE_KEY_FILE,
-		    "") == -1)
-			goto out;
-		if (oa_file_check_private(path, err, sizeof(err)) == -1) {
-			oa_log(OA_LOG_ERROR, "%s", err);
-			goto out;
-		}
-	} else if (load_cookie_key(dir, ring->cookie_key) == -1)
+	if (mode != RING_PUBLIC &&
+	    load_cookie_key(dir, ring->cookie_key) == -1)
 		goto out;
-	if (ring->n > 1)
-		qsort(ring->keys, ring->n, sizeof(*ring->keys), keyinfo_cmp);
-
-	/* When to look again even if the directory does not change. */
-	for (i = 0; i < ring->n; i++) {
-		const struct oa_keyinfo *k = &ring->keys[i];
-
-		if (k->retired == 0 && k->activates > now &&
-		    (ring->recheck_at == 0 || k->activates < ring->recheck_at))
-			ring->recheck_at = k->activates;
-	}
-	if (now - ring->dir_mtime < MTIME_RACY_WINDOW) {
-		time_t t = ring->dir_mtime + MTIME_RACY_WINDOW;
-
-		if (ring->recheck_at == 0 || t < ring->recheck_at)
-			ring->recheck_at = t;
-	}
 	ret = ring;
 	ring = NULL;
 out:
-	if (d != NULL)
-		closedir(d);
+	oa_keydir_free(kd);
 	oa_keyring_free(ring);
 	return ret;
 }
@@ -504,8 +329,10 @@ oa_keyring_free(struct oa_keyring *ring)
 
 	if (ring == NULL)
 		return;
-	for (i = 0; i < ring->n; i++)
+	for (i = 0; i < ring->n; i++) {
 		oa_key_free(ring->keys[i].key);
+		cJSON_Delete(ring->keys[i].jwk);
+	}
 	free(ring->keys);
 	OPENSSL_cleanse(ring->cookie_key, sizeof(ring->cookie_key));
 	free(ring->dir);
@@ -521,16 +348,16 @@ oa_keyring_free(struct oa_keyring *ring)
 int
 oa_keyring_changed(const struct oa_keyring *ring)
 {
-	struct stat st;
+	struct oa_keydir kd;
 
-	if (ring == NULL || stat(ring->dir, &st) == -1)
+	if (ring == NULL)
 		return 1;
-	if (st.st_mtim.tv_sec != ring->dir_mtime ||
-	    st.st_mtim.tv_nsec != ring->dir_mtime_ns)
-		return 1;
-	if (ring->recheck_at != 0 && time(NULL) >= ring->recheck_at)
-		return 1;
-	return 0;
+	memset(&kd, 0, sizeof(kd));
+	kd.dir = ring->dir;
+	kd.dir_mtime = ring->dir_mtime;
+	kd.dir_mtime_ns = ring->dir_mtime_ns;
+	kd.recheck_at = ring->recheck_at;
+	return oa_keydir_changed(&kd);
 }
 
 /*
@@ -712,7 +539,7 @@ oa_keys_retire(const char *dir, const char *kid)
 	size_t i, active = 0;
 	int rc = -1;
 
-	if (kid == NULL || !kid_valid(kid, strlen(kid))) {
+	if (kid == NULL || !oa_keydir_kid_valid(kid, strlen(kid))) {
 		oa_log(OA_LOG_ERROR, "retire: not a key id");
 		return -1;
 	}

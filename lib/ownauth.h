@@ -361,7 +361,14 @@ struct oa_keyinfo {
 	time_t created;
 	time_t activates;   /* signs from then on */
 	time_t retired;     /* 0, or when it left the JWKS */
+	cJSON *jwk;         /* the public JWK that oa_jwks_document publishes:
+	                       KID.json's, checked by oa_keydir_load (its
+	                       thumbprint is the kid), or key's export when
+	                       KID.json has none; owned by the ring */
 };
+
+/* The cookie-sealing key's file name in keys_dir. */
+#define OA_KEYS_COOKIE_FILE "cookie.key"
 
 struct oa_keyring {
 	struct oa_keyinfo *keys;  /* sorted by activates, then created */
@@ -382,10 +389,11 @@ int oa_keys_init_dir(const char *dir);
  * and any file whose kid does not match its name. NULL on failure. */
 struct oa_keyring *oa_keyring_load(const char *dir);
 /* The same checks, but reads only the public JWKs of the KID.json files
- * (the .pem files are checked for their mode, not read; cookie_key is
- * left zero): keys have is_private = 0. For programs that only publish
- * or verify (jwks.fcgi), which then never hold a private key, and much
- * faster (no PEM decoding). NULL on failure. */
+ * (the .pem files are checked for their mode, not read, unless KID.json
+ * has no JWK; cookie_key is left zero): keys have is_private = 0. For
+ * programs that only verify, which then never hold a private key, and
+ * much faster (no PEM decoding). NULL on failure. (jwks.fcgi, which only
+ * publishes, uses oa_keydir_load: no libcrypto at all.) */
 struct oa_keyring *oa_keyring_load_public(const char *dir);
 /* The cookie key only (n = 0): for programs that only seal cookies. */
 struct oa_keyring *oa_keyring_load_cookie(const char *dir);
@@ -412,13 +420,59 @@ int oa_keys_new(const char *dir, enum oa_alg alg, long delay,
 int oa_keys_retire(const char *dir, const char *kid);
 
 /* ------------------------------------------------------------------ */
-/* wellknown.c: discovery and JWKS documents (SPEC §2.4).              */
+/* wellknown.c: what keys_dir publishes (its KID.json files, read      */
+/* without libcrypto), discovery and JWKS documents (SPEC §2.4).       */
+
+/* One key of keys_dir as its KID.json describes it. */
+struct oa_keymeta {
+	char kid[48];       /* the file name, which is the RFC 7638
+	                       thumbprint of jwk */
+	enum oa_alg alg;
+	time_t created;
+	time_t activates;
+	time_t retired;
+	cJSON *jwk;         /* the public JWK, checked: exactly the members
+	                       oa_jwk_to_json writes, "kid" the file name,
+	                       "alg" the metadata's, well-formed key members,
+	                       thumbprint = kid; rebuilt in canonical member
+	                       order. NULL when KID.json has none (refused
+	                       with OA_KEYDIR_JWK). */
+};
+/* The key directory as its KID.json files describe it: the public half,
+ * for publishing (jwks.fcgi) and as the base of every oa_keyring. */
+struct oa_keydir {
+	struct oa_keymeta *keys;  /* ring order: activates, created, kid */
+	size_t n;
+	char *dir;
+	time_t dir_mtime;         /* for oa_keydir_changed */
+	long dir_mtime_ns;
+	time_t recheck_at;        /* as in struct oa_keyring */
+};
+#define OA_KEYDIR_JWK 0x1     /* every key must have its public JWK */
+#define OA_KEYDIR_NO_KEYS 0x2 /* the directory only (n = 0): no KID file
+                                 is looked at */
+/* Reads dir (flags: OA_KEYDIR_*): refuses (NULL, one log line naming the
+ * file) a directory, KID.pem, KID.json or cookie.key that group or
+ * others can use, a file name that is no kid, a KID.pem without its
+ * KID.json, corrupt metadata or JWK. Never reads a private key. Free
+ * with oa_keydir_free(). */
+struct oa_keydir *oa_keydir_load(const char *dir, int flags);
+void oa_keydir_free(struct oa_keydir *kd);
+/* 1 when the directory changed since kd was loaded, 0 if not. */
+int oa_keydir_changed(const struct oa_keydir *kd);
+/* 1 when s (len bytes) can be a kid (1..47 base64url characters). */
+int oa_keydir_kid_valid(const char *s, size_t len);
 
 /* The JWKS of the published keys: malloc'd JSON text, or NULL. */
 char *oa_jwks_document(const struct oa_keyring *ring);
 /* The OpenID discovery document for conf (algorithms from the ring). */
 char *oa_discovery_document(const struct oa_conf *conf,
     const struct oa_keyring *ring);
+/* The same two documents from a keydir (the same bytes as from the ring
+ * of the same directory). */
+char *oa_keydir_jwks_document(const struct oa_keydir *kd);
+char *oa_keydir_discovery_document(const struct oa_conf *conf,
+    const struct oa_keydir *kd);
 /* A strong ETag ("\"...\"", malloc'd) for a body. */
 char *oa_etag(const char *body, size_t len);
 /* 1 when an If-None-Match header value (a list of entity tags, or "*")
