@@ -297,6 +297,32 @@ out:
 	return ret;
 }
 
+/*
+ * See ownauth.h. Why skipping openssl.cnf is safe for these programs:
+ * they link no libssl, so the TLS policy sections do not concern them;
+ * what the file can set for libcrypto alone is providers and their
+ * default properties (a FIPS provider), engines, the random generator's
+ * set-up and extra OIDs. Our algorithms are fixed (AES-256-GCM, SHA-256,
+ * RS256/ES256/EdDSA, OpenSSL's default CTR-DRBG seeded by the kernel)
+ * and the default provider implements them all; Debian's openssl.cnf
+ * loads nothing either (its [openssl_init] is empty), so the programs do
+ * what they did, minus parsing the file. A site that runs OpenSSL in a
+ * configured mode (a FIPS provider) names its file in OPENSSL_CONF in the
+ * server's environment for the programs, and then it is read as usual.
+ */
+void
+oa_crypto_init(void)
+{
+	uint64_t opts = OPENSSL_INIT_NO_ADD_ALL_CIPHERS |
+	    OPENSSL_INIT_NO_ADD_ALL_DIGESTS | OPENSSL_INIT_NO_LOAD_CRYPTO_STRINGS |
+	    OPENSSL_INIT_NO_ATEXIT;
+
+	if (getenv("OPENSSL_CONF") == NULL)
+		opts |= OPENSSL_INIT_NO_LOAD_CONFIG;
+	if (OPENSSL_init_crypto(opts, NULL) != 1)
+		oa_log(OA_LOG_WARN, "OPENSSL_init_crypto failed");
+}
+
 /* The ring of dir, with the private keys and the cookie key. Free with
  * oa_keyring_free(). */
 struct oa_keyring *

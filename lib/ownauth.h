@@ -412,6 +412,19 @@ void oa_keyset_free_shallow(struct oa_keyset *set);
  * is active yet). Writes the new kid into kid_out when not NULL. */
 int oa_keys_new(const char *dir, enum oa_alg alg, long delay,
     char kid_out[48]);
+/*
+ * Sets OpenSSL up for a program that starts at every request (plain CGI)
+ * and links no libssl: call it first thing in main (login.fcgi; token.fcgi
+ * would gain as much). It skips what such a start pays for and never
+ * uses, about half of OpenSSL 3's start-up cost: the legacy cipher and
+ * digest name tables (every fetch here is by a provider's own name), the
+ * error strings (a failure is logged without OpenSSL's reason text;
+ * `ownauth check` shows it), the clean-up at exit, and, unless
+ * OPENSSL_CONF names one, the system openssl.cnf. See keys.c for why
+ * that is safe. Never for callback.fcgi or the CLI: libssl's TLS policy
+ * lives in that file.
+ */
+void oa_crypto_init(void);
 /* Retires kid: at once out of the JWKS and no longer accepted (strict:
  * waiting until the tokens it signed expire is the operator's, and the
  * CLI's, job; see keys.c). Refuses the signer while it is the only
