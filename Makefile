@@ -72,7 +72,7 @@ HELPER_SRC := $(sort $(wildcard tests/helpers/*.c))
 HELPERS  := $(HELPER_SRC:tests/helpers/%.c=$(B)/obj/t/%)
 
 .PHONY: all check fuzz bench demo install clean deps test unit fuzz-replay \
-        integration asan e2e format lint
+        integration asan e2e format lint valgrind helpers
 .SUFFIXES:
 
 all: $(LIBA) $(PROGS) $(CLI)
@@ -133,6 +133,18 @@ fuzz-replay: $(FUZZ_REPLAY)
 	  n=$$(basename $$t .replay); n=$${n#fuzz_}; \
 	  echo "== replay $$n"; $$t tests/fuzz/corpus/$$n; done
 
+# The unit tests and fuzz replays under valgrind's memcheck (the plain
+# build: valgrind and ASan do not mix). Definite leaks and every memory
+# error fail; tests/valgrind.supp holds Berkeley DB's own padding writes.
+VALGRIND = valgrind -q --error-exitcode=99 --leak-check=full \
+           --errors-for-leak-kinds=definite --suppressions=tests/valgrind.supp
+valgrind: $(UNITS) $(FUZZ_REPLAY)
+	@set -e; for t in $(UNITS); do echo "== valgrind $$t"; \
+	  OA_SRC=$(CURDIR) OA_TEST_SLOW=1 $(VALGRIND) $$t; done
+	@set -e; for t in $(FUZZ_REPLAY); do \
+	  n=$$(basename $$t .replay); n=$${n#fuzz_}; \
+	  echo "== valgrind replay $$n"; $(VALGRIND) $$t tests/fuzz/corpus/$$n; done
+
 # ASan + UBSan build of everything, in build/asan.
 SAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
             -fno-sanitize-recover=all
@@ -151,6 +163,7 @@ integration: all $(HELPERS)
 check: deps
 	$(MAKE) all helpers
 	$(MAKE) unit fuzz-replay
+	$(MAKE) valgrind
 	$(MAKE) asan
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  $(MAKE) B=build/asan CFLAGS="$(SAN_FLAGS)" LDFLAGS="-fsanitize=address,undefined" unit fuzz-replay

@@ -97,6 +97,8 @@ static struct {
 
 /* The watchdog. */
 static unsigned wd_seconds = 15;
+/* Writers purge a little now and then (see maintain()). */
+static int autopurge = 1;
 static timer_t wd_timer;
 static pid_t wd_pid;
 static int wd_depth;
@@ -378,6 +380,12 @@ errstr(int ret)
 }
 
 /* ---- watchdog ------------------------------------------------------ */
+
+void
+oa_db_set_autopurge(int on)
+{
+	autopurge = on != 0;
+}
 
 void
 oa_db_set_watchdog(unsigned seconds)
@@ -729,7 +737,8 @@ maintain(struct oa_db *db, time_t now)
 		oa_log(OA_LOG_WARN, "db: checkpoint: %s", db_strerror(ret));
 	if (db->env != NULL && r % 16 == 0)
 		remove_logs(db);
-	if (db->env != NULL && now > 0 && (r >> 16) % 32 == 0) {
+	if (db->env != NULL && autopurge && now > 0 &&
+	    (r >> 16) % 32 == 0) {
 		struct purge_arg a = { now, 0 };
 		DB_TXN *txn = NULL;
 		enum oa_db_rc rc = OA_DB_OK;

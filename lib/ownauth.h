@@ -642,6 +642,11 @@ void oa_db_close(struct oa_db *db);
  * the environment. Default 15 s (less than the 20 s an opener waits for
  * the processes inside the environment); 0 disables. Process-wide. */
 void oa_db_set_watchdog(unsigned seconds);
+/* Turns the opportunistic purge of writers on (the default) or off, for
+ * the process. Off: only oa_db_purge() removes expired records, which
+ * tests with a fake clock need (a write at a late `now` would otherwise
+ * purge, at random, what an earlier step still counts). */
+void oa_db_set_autopurge(int on);
 
 /* Users. Ids are ASCII (printable, no space), at most 64 characters,
  * never reused; generated ones are "u_" + 22 base64url characters. */
