@@ -156,59 +156,104 @@ EOF
 	die "lighttpd rejects $run/lighttpd.conf"
 }
 
+# Process bookkeeping. Everything below reads /proc with bash builtins
+# only, and none of it can fail under set -e: a process may vanish at any
+# moment while /proc is scanned (a reading that fails is "gone"), and an
+# error here must never end stop() half-way with lighttpd still running.
 lpid=
-stopping=0
-# children PID: the PIDs of PID's children (the FastCGI workers).
-children() {
-	local s
-	for s in /proc/[0-9]*/stat; do
-		awk -v p="$1" '$4 == p { print $1 }' "$s" 2>/dev/null
-	done
+lid=
+stopped=0
+# pstat PID: sets REPLY to the fields of /proc/PID/stat after "(comm) "
+# (comm may hold spaces), state first; fails when PID is gone.
+pstat() {
+	local line
+	{ read -r line <"/proc/$1/stat"; } 2>/dev/null || return 1
+	REPLY=${line##*) }
 }
 alive() {
-	local st
-	st=$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null) || return 1
-	[ -n "$st" ] && [ "$st" != Z ]
+	pstat "$1" || return 1
+	case ${REPLY%% *} in Z | X) return 1 ;; esac
 }
-stop_pid() {
-	local i
-	alive "$1" || return 0
-	kill -TERM "$1" 2>/dev/null || return 0
-	for i in $(seq 1 100); do
-		alive "$1" || return 0
+# children PID: the PIDs of PID's children (the FastCGI workers).
+children() {
+	local s f
+	for s in /proc/[0-9]*; do
+		pstat "${s#/proc/}" || continue
+		f=${REPLY#* }
+		[ "${f%% *}" != "$1" ] || echo "${s#/proc/}"
+	done
+	return 0
+}
+# ident PID: PID:STARTTIME (field 22 of /proc/PID/stat, to tell a PID from
+# its reuse); nothing when PID is gone.
+ident() {
+	local f
+	pstat "$1" || return 0
+	read -r -a f <<<"$REPLY"
+	echo "$1:${f[19]}"
+}
+# running PID:STARTTIME: that very process is still alive.
+running() {
+	alive "${1%%:*}" && [ "$(ident "${1%%:*}")" = "$1" ]
+}
+# stop_all PID:STARTTIME...: TERM to each, then up to 5 s for all of them
+# together, then KILL to any left (and up to 1 s more for those).
+stop_all() {
+	local id i n
+	for id in "$@"; do
+		running "$id" && kill -TERM "${id%%:*}" 2>/dev/null
+	done
+	for i in $(seq 1 120); do
+		n=0
+		for id in "$@"; do
+			running "$id" && n=$((n + 1))
+		done
+		[ "$n" -gt 0 ] || return 0
+		if [ "$i" = 100 ]; then
+			for id in "$@"; do
+				running "$id" && kill -KILL "${id%%:*}" 2>/dev/null
+			done
+		fi
 		sleep 0.05
 	done
-	kill -KILL "$1" 2>/dev/null || true
-}
-# starttime PID: field 22 of /proc/PID/stat, to tell a PID from its reuse.
-starttime() {
-	awk '{ sub(/^.*\) /, ""); print $20 }' "/proc/$1/stat" 2>/dev/null
+	return 0
 }
 # The workers, as PID:STARTTIME, noted once lighttpd is up: a worker whose
 # lighttpd has died is no longer its child but must be stopped too.
 workers=()
 note_workers() {
-	local c
+	local c id
 	for c in $(children "$lpid"); do
-		workers+=("$c:$(starttime "$c")")
+		id=$(ident "$c")
+		[ -z "$id" ] || workers+=("$id")
 	done
+	return 0
 }
+# stop: lighttpd first (it TERMs its workers; stopped first, it respawns
+# none), then every worker it had - its children just before, and those
+# noted at start (reparented once lighttpd is gone) - all at once, each
+# by PID:STARTTIME. INT and TERM are ignored meanwhile (a second Ctrl-C
+# must not end the script half-way) and errexit is off.
 stop() {
-	local kids c w
-	[ "$stopping" = 1 ] && return 0
-	stopping=1
-	if [ -n "$lpid" ]; then
-		kids=$(children "$lpid")
-		stop_pid "$lpid"
-		wait "$lpid" 2>/dev/null || true
-		for c in $kids; do
-			stop_pid "$c"
-		done
-		for w in "${workers[@]}"; do
-			c=${w%%:*}
-			[ "$(starttime "$c")" = "${w#*:}" ] && stop_pid "$c"
-		done
+	local c id procs=()
+	[ "$stopped" = 1 ] && return 0
+	trap '' INT TERM
+	set +e
+	# (a signal right after lighttpd's start may come before lid is set)
+	[ -n "$lid" ] || [ -z "$lpid" ] || lid=$(ident "$lpid")
+	if [ -n "$lid" ]; then
+		if running "$lid"; then
+			for c in $(children "$lpid"); do
+				id=$(ident "$c")
+				[ -z "$id" ] || procs+=("$id")
+			done
+		fi
+		procs+=("${workers[@]}")
+		stop_all "$lid"
+		wait "$lpid" 2>/dev/null
+		[ ${#procs[@]} -eq 0 ] || stop_all "${procs[@]}"
 	fi
+	stopped=1
 	echo "demo: stopped"
 }
 trap 'stop; exit 130' INT
@@ -218,13 +263,16 @@ trap 'stop' EXIT
 # -D: stays in the foreground (as our child); the workers are lighttpd's.
 "$LIGHTTPD" -D -f "$run/lighttpd.conf" </dev/null >>"$run/error.log" 2>&1 &
 lpid=$!
+# Our child, but bash reaps it as soon as it exits: its PID could then be
+# reused, hence PID:STARTTIME.
+lid=$(ident "$lpid")
 
 # Ready when discovery answers through lighttpd and jwks.fcgi (a poll with
 # a deadline).
 deadline=$((SECONDS + 20))
 until curl -sf -o /dev/null --max-time 2 --noproxy '*' \
     "$issuer/.well-known/openid-configuration"; do
-	if ! alive "$lpid"; then
+	if ! running "$lid"; then
 		tail -n 20 "$run/error.log" >&2
 		die "lighttpd exited at start (see $run/error.log)"
 	fi
@@ -257,7 +305,7 @@ printf '\nServing on %s/ (lighttpd PID %s) - Ctrl-C stops it.\n' "$issuer" "$lpi
 rc=0
 wait "$lpid" || rc=$?
 lpid_rc=$rc
-if [ "$lpid_rc" -ne 0 ] && [ "$stopping" = 0 ]; then
+if [ "$lpid_rc" -ne 0 ] && [ "$stopped" = 0 ]; then
 	echo "demo: lighttpd exited with status $lpid_rc (see $run/error.log)" >&2
 	exit 1
 fi

@@ -12,6 +12,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -49,6 +50,8 @@ struct oa_cgi_priv {
 };
 
 static volatile sig_atomic_t stop_requested;
+/* /dev/null, put in place of the listening socket on SIGTERM. */
+static int stop_fd = -1;
 
 static int
 buf_add(struct buf *b, const void *data, size_t len)
@@ -524,11 +527,22 @@ serve(struct oa_cgi *c, int (*handler)(struct oa_cgi *, void *), void *arg)
 static void
 on_sigterm(int sig)
 {
+	int save = errno;
+
 	(void)sig;
 	stop_requested = 1;
 	/* Makes a blocked FCGX_Accept_r give up (async-signal-safe: it
 	 * sets a flag). */
 	FCGX_ShutdownPending();
+	/* A SIGTERM that lands after the loop's test of stop_requested but
+	 * before accept() enters the kernel interrupts nothing: accept()
+	 * would block until the next connection. With /dev/null on the
+	 * listening socket's descriptor, it fails at once instead. dup2 is
+	 * async-signal-safe, and the socket itself stays open for the web
+	 * server and any other process sharing it. */
+	if (stop_fd != -1)
+		dup2(stop_fd, 0);
+	errno = save;
 }
 
 void
@@ -558,6 +572,8 @@ fastcgi_signals(void)
 {
 	struct sigaction sa;
 
+	if ((stop_fd = open("/dev/null", O_RDONLY | O_CLOEXEC)) == -1)
+		oa_log(OA_LOG_WARN, "/dev/null: %s", strerror(errno));
 	memset(&sa, 0, sizeof(sa));
 	sigemptyset(&sa.sa_mask);
 	/* No SA_RESTART: a blocked accept() returns EINTR. */

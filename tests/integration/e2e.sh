@@ -35,7 +35,7 @@ oa_on_exit "oa_stop_pid $mock"
 deadline=$((SECONDS + 15))
 mport=
 while [ -z "$mport" ]; do
-	mport=$(awk '/^listening [0-9]+$/ { print $2 }' "$OA_TMP/mock.out")
+	mport=$(awk '/^listening [0-9]+$/ { print $2 }' "$OA_TMP/mock.out" 2>/dev/null)
 	[ -n "$mport" ] && break
 	oa_alive "$mock" || { cat "$OA_TMP/mock.err"; oa_die "mock_issuer.mjs exited at start"; }
 	[ "$SECONDS" -lt "$deadline" ] || oa_die "mock_issuer.mjs not listening after 15 s"
@@ -89,7 +89,40 @@ done
 ok "etc/demo.sh serves $base"
 lpid=$(cat "$OA_TMP/demo/run/lighttpd.pid" 2>/dev/null)
 [ -n "$lpid" ] || oa_die "demo.sh wrote no lighttpd.pid"
-workers=$(oa_children "$lpid")
+# What demo.sh started: lighttpd and its FastCGI workers, as PID:STARTTIME
+# (a worker that exits may be reaped by anyone, and its PID reused).
+# Noted again just before the TERM below (a worker respawned meanwhile
+# counts too). Whatever is left at exit is stopped, after the check.
+procs=
+note_procs() {
+	local c
+	procs="$procs $(oa_ident "$lpid")"
+	for c in $(oa_children "$lpid"); do
+		procs="$procs $(oa_ident "$c")"
+	done
+}
+note_procs
+# lighttpd and at least one worker per program.
+[ "$(wc -w <<<"$procs")" -ge 5 ] || oa_die "lighttpd $lpid runs too few FastCGI workers: $procs"
+# demo_programs: the PIDs:STARTTIMEs of every live process running one of
+# the programs of OA_BUILD with the demo's config (wherever it was
+# reparented to).
+demo_programs() {
+	local s p e
+	for s in /proc/[0-9]*; do
+		p=${s#/proc/}
+		for e in login callback token jwks; do
+			[ "$s/exe" -ef "$OA_BUILD/cgi-bin/$e.fcgi" ] || continue
+			grep -qzxF "OWNAUTH_CONF=$OA_TMP/demo/ownauth.conf" \
+			    "$s/environ" 2>/dev/null && oa_alive "$p" && oa_ident "$p"
+			break
+		done
+	done
+	return 0
+}
+# (expanded at exit)
+# shellcheck disable=SC2016
+oa_on_exit 'oa_stop_ids $procs $(demo_programs)'
 check "demo.sh printed the Convex auth.config.ts" grep -q 'applicationID: "demo"' "$OA_TMP/demo.out"
 
 http GET "$base/"
@@ -106,6 +139,7 @@ fi
 check "screenshot tests/out/signed-in.png" test -s "$OUT/signed-in.png"
 
 # TERM to demo.sh (what Ctrl-C amounts to) stops lighttpd and the workers.
+note_procs
 kill -TERM "$demo"
 deadline=$((SECONDS + 15))
 while oa_alive "$demo" && [ "$SECONDS" -lt "$deadline" ]; do
@@ -113,8 +147,11 @@ while oa_alive "$demo" && [ "$SECONDS" -lt "$deadline" ]; do
 done
 check "demo.sh exits on TERM" test "$(oa_alive "$demo" && echo alive)" = ""
 left=
-for p in $lpid $workers; do
-	oa_alive "$p" && left="$left $p"
+for id in $procs $(demo_programs); do
+	oa_running "$id" || continue
+	case " $left " in *" ${id%%:*}("*) continue ;; esac
+	left="$left ${id%%:*}($(cat "/proc/${id%%:*}/comm" 2>/dev/null))"
 done
 expect_eq "demo.sh stopped lighttpd and its FastCGI workers" "$left" ""
+[ -z "$left" ] || sed 's/^/# demo: /' "$OA_TMP/demo.out" | tail -n 5
 oa_done

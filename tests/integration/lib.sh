@@ -177,12 +177,21 @@ oa_kids() {
 
 # --- ports and HTTP --------------------------------------------------------
 
-# oa_pick_port: a random TCP port on 127.0.0.1 nobody listens on now.
+# oa_pick_port: a random TCP port on 127.0.0.1 no socket uses now, below
+# the kernel's ephemeral range when it leaves room (clients' local ports,
+# Chromium's and curl's included, come from that range: a server could
+# not bind a port held by a connection).
 oa_pick_port() {
-	local p i
+	local p i lo=32768 hi=60999 base=20000 span=40000
+	read -r lo hi </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null
+	if [ "$lo" -ge 22000 ]; then
+		span=$((lo - base))
+	elif [ "$hi" -le 63000 ]; then
+		base=$((hi + 1)) span=$((65535 - hi))
+	fi
 	for i in $(seq 1 50); do
-		p=$((20000 + RANDOM % 40000))
-		if ! ss -Htln 2>/dev/null | awk '{print $4}' | grep -Eq "[:.]$p\$"; then
+		p=$((base + RANDOM % span))
+		if ! ss -Htan 2>/dev/null | awk '{print $4}' | grep -Eq "[:.]$p\$"; then
 			echo "$p"
 			return 0
 		fi
@@ -273,21 +282,29 @@ alias.url += ( "$1" => "$2" )
 EOF
 }
 
+# By lighttpd PID: its PID:STARTTIME (bash reaps it when it exits, and
+# its PID may then be reused) and its workers', noted once it answered.
+declare -A OA_LIGHTTPD_ID=() OA_LIGHTTPD_WORKERS=()
+
 # oa_lighttpd_start DIR PORT: starts lighttpd -D -f DIR/lighttpd.conf and
 # polls http://127.0.0.1:PORT/ready.txt until it answers (10 s deadline).
 # Sets LIGHTTPD_PID; registers the stop at exit.
 oa_lighttpd_start() {
-	local d=$1 port=$2 deadline
+	local d=$1 port=$2 deadline c
 	"$LIGHTTPD" -tt -f "$d/lighttpd.conf" >"$d/configtest.out" 2>&1 || {
 		cat "$d/configtest.out"
 		oa_die "lighttpd rejects $d/lighttpd.conf"
 	}
 	$OA_LIGHTTPD_PREFIX "$LIGHTTPD" -D -f "$d/lighttpd.conf" </dev/null >>"$d/stdout.log" 2>&1 &
 	LIGHTTPD_PID=$!
+	OA_LIGHTTPD_ID[$LIGHTTPD_PID]=$(oa_ident "$LIGHTTPD_PID")
 	oa_on_exit "oa_lighttpd_stop $LIGHTTPD_PID '$d'"
 	deadline=$((SECONDS + 10))
 	while :; do
 		if curl -s -o /dev/null --max-time 2 -f "http://127.0.0.1:$port/ready.txt"; then
+			for c in $(oa_children "$LIGHTTPD_PID"); do
+				OA_LIGHTTPD_WORKERS[$LIGHTTPD_PID]+=" $(oa_ident "$c")"
+			done
 			return 0
 		fi
 		if ! oa_alive "$LIGHTTPD_PID"; then
@@ -312,6 +329,8 @@ oa_lighttpd_log() {
 oa_children() {
 	cat /proc/[0-9]*/stat 2>/dev/null |
 	    awk -v p="$1" '{ pid = $1; sub(/^.*\) /, ""); if ($2 == p) print pid }'
+	# (cat fails when a process vanished during the scan: no matter)
+	return 0
 }
 
 # oa_worker LIGHTTPD_PID PROG: the PID of lighttpd's child running PROG.
@@ -334,30 +353,77 @@ oa_alive() {
 	[ -n "$st" ] && [ "$st" != Z ]
 }
 
-# oa_stop_pid PID: SIGTERM, wait up to 5 s, then SIGKILL.
+# oa_stop_pid PID: SIGTERM, wait up to 5 s, then SIGKILL (and up to 1 s
+# more for it to be gone).
 oa_stop_pid() {
 	local i
 	oa_alive "$1" || return 0
 	kill -TERM "$1" 2>/dev/null || return 0
-	for i in $(seq 1 100); do
+	for i in $(seq 1 120); do
 		oa_alive "$1" || return 0
+		[ "$i" = 100 ] && kill -KILL "$1" 2>/dev/null
 		sleep 0.05
 	done
-	kill -KILL "$1" 2>/dev/null
+	return 0
+}
+
+# oa_ident PID: PID:STARTTIME (field 22 of /proc/PID/stat), which tells a
+# process from a later one given the same PID (a process that is not our
+# child, e.g. a FastCGI worker, may be reaped by anyone once it exits);
+# prints nothing when PID is gone.
+oa_ident() {
+	local line f
+	{ read -r line <"/proc/$1/stat"; } 2>/dev/null || return 0
+	read -r -a f <<<"${line##*) }"
+	echo "$1:${f[19]}"
+}
+
+# oa_running PID:STARTTIME: that very process is alive (not a zombie).
+oa_running() {
+	oa_alive "${1%%:*}" && [ "$(oa_ident "${1%%:*}")" = "$1" ]
+}
+
+# oa_stop_ids PID:STARTTIME...: stops each process that is still the one
+# noted: SIGTERM to all, up to 5 s for all of them together, then SIGKILL
+# (and up to 1 s more).
+oa_stop_ids() {
+	local id i n
+	for id in "$@"; do
+		oa_running "$id" && kill -TERM "${id%%:*}" 2>/dev/null
+	done
+	for i in $(seq 1 120); do
+		n=0
+		for id in "$@"; do
+			oa_running "$id" && n=$((n + 1))
+		done
+		[ "$n" -gt 0 ] || return 0
+		if [ "$i" = 100 ]; then
+			for id in "$@"; do
+				oa_running "$id" && kill -KILL "${id%%:*}" 2>/dev/null
+			done
+		fi
+		sleep 0.05
+	done
 	return 0
 }
 
 # oa_lighttpd_stop PID [DIR]: stops lighttpd, then any FastCGI worker it
-# left behind, each by PID.
+# left behind - its children just before, and those noted when it became
+# ready (oa_lighttpd_start: reparented if lighttpd died earlier) - each by
+# PID:STARTTIME.
 oa_lighttpd_stop() {
-	local pid=$1 kids c
-	oa_alive "$pid" || { wait "$pid" 2>/dev/null; return 0; }
-	kids=$(oa_children "$pid")
-	oa_stop_pid "$pid"
+	local pid=$1 id ids c
+	id=${OA_LIGHTTPD_ID[$pid]:-$(oa_ident "$pid")}
+	ids=${OA_LIGHTTPD_WORKERS[$pid]:-}
+	if [ -n "$id" ] && oa_running "$id"; then
+		for c in $(oa_children "$pid"); do
+			ids="$ids $(oa_ident "$c")"
+		done
+		oa_stop_ids "$id"
+	fi
 	wait "$pid" 2>/dev/null
-	for c in $kids; do
-		oa_stop_pid "$c"
-	done
+	# shellcheck disable=SC2086
+	oa_stop_ids $ids
 	return 0
 }
 
