@@ -726,7 +726,7 @@ void oa_db_identity_list_free(struct oa_db_identity *v, size_t n);
 struct oa_db_code {
 	char *client;
 	char *redirect_uri;
-	char *code_challenge;   /* S256 challenge */
+	char *code_challenge;   /* S256 challenge (required, not empty) */
 	char *nonce;            /* NULL when none */
 	char *scope;            /* NULL when none */
 	char *user;
@@ -736,7 +736,9 @@ struct oa_db_code {
 	time_t expires;         /* e.g. now + 60 */
 };
 void oa_db_code_free(struct oa_db_code *c);
-/* Stores code -> c. EXISTS when the code is already stored. */
+/* Stores code -> c. EXISTS when the code is already stored; BADARG for
+ * a bad value, a missing or empty code_challenge included (SECURITY 5:
+ * no code exists without PKCE). */
 enum oa_db_rc oa_db_code_put(struct oa_db *db, const char *code,
     const struct oa_db_code *c);
 /*

@@ -2002,9 +2002,13 @@ oa_db_code_put(struct oa_db *db, const char *code,
 {
 	struct code_put_arg a = { code, c };
 
+	/* SECURITY 5: a code always carries a PKCE challenge (not NULL, not
+	 * empty), so that the token endpoint never meets a code_verifier
+	 * without one (a downgrade to no PKCE, RFC 9700 §2.1.1). */
 	if (!valid_secret(code) || c == NULL ||
 	    !valid_text(c->client, CLIENT_MAX, 0) ||
 	    !valid_text(c->redirect_uri, URL_MAX, 0) ||
+	    c->code_challenge == NULL || c->code_challenge[0] == '\0' ||
 	    !valid_text(c->code_challenge, NONCE_MAX, 0) ||
 	    !valid_text(c->nonce, NONCE_MAX, 1) ||
 	    !valid_text(c->scope, NONCE_MAX, 1) ||

@@ -648,14 +648,20 @@ cookie_age(time_t now, time_t expires, long idle)
 	return left > 0 ? left : 1;
 }
 
-/* 1 when verifier's S256 (RFC 7636 §4.6) is challenge, constant time. */
+/*
+ * 1 when verifier's S256 (RFC 7636 §4.6) is challenge, constant time.
+ * SECURITY 5 (downgrade): a code without a stored challenge never
+ * matches. The store refuses to keep such a code (oa_db_code_put: BADARG
+ * for a NULL or empty challenge, tests/unit/test_db.c); should one ever
+ * come back without a challenge, the test here still refuses it.
+ */
 static int
 pkce_ok(const char *verifier, const char *challenge)
 {
 	char *h;
 	int ok;
 
-	if (verifier == NULL || challenge == NULL)
+	if (verifier == NULL || challenge == NULL || challenge[0] == '\0')
 		return 0;
 	if ((h = oa_sha256_b64(verifier, strlen(verifier))) == NULL)
 		return 0;

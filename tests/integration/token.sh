@@ -10,8 +10,9 @@
 #
 # Covered: code exchange (claims, aud of each token, typ, kid, nonce,
 # one string when identical); wrong verifier / redirect_uri / client,
-# missing PKCE challenge, expired code, replay (which kills the session it
-# created); a 50-step refresh chain; reuse inside the window (sibling)
+# PKCE plain, no code without a PKCE challenge (the store refuses to keep
+# one: a downgrade, SECURITY 5; unit-tested in test_db.c), expired code,
+# replay (which kills the session it created); a 50-step refresh chain; reuse inside the window (sibling)
 # and of an older generation; reuse outside the window (plain CGI,
 # window 1 s); 16 concurrent refreshes with one token (FastCGI and CGI);
 # revocation; logout (registered / unregistered redirect, id_token_hint
@@ -264,6 +265,20 @@ bad "unknown client_id" 401 invalid_client
 C=$(code "$U1" web "$APP/cb" --challenge "$VERIFIER")
 exchange "$C" web "$ENC_APP_CB"
 bad "PKCE plain (challenge = verifier) refused" 400 invalid_grant
+# SECURITY 5 downgrade: a code without a challenge cannot even be stored,
+# so no code_verifier is ever checked against nothing.
+# nochal WHAT [mkcode args]: mkcode must fail with the store's BADARG.
+nochal() {
+	local w=$1
+	shift
+	if code "$U1" web "$APP/cb" "$@" >/dev/null 2>"$OA_TMP/mkcode.err"; then
+		fail "$w: stored"
+	else
+		check "$w: refused by the store" grep -q 'code put: .*(7)' "$OA_TMP/mkcode.err"
+	fi
+}
+nochal "a code without a PKCE challenge" --no-challenge
+nochal "a code with an empty PKCE challenge" --challenge ""
 C=$(code "$U1" web "$APP/cb" --verifier "$VERIFIER" --ttl -1)
 exchange "$C" web "$ENC_APP_CB"
 bad "expired code" 400 invalid_grant

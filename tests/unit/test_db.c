@@ -387,6 +387,20 @@ test_codes(struct oa_db *db, const char *uid)
 	c.redirect_uri = NULL;
 	CHECK(oa_db_code_put(db, "code-E", &c) == OA_DB_BADARG);
 	CHECK(oa_db_code_put(db, "", &c) == OA_DB_BADARG);
+	c.redirect_uri = "https://app.example/cb";
+	/* SECURITY 5: a code without a PKCE challenge is never stored, so
+	 * that no code_verifier can be accepted without one (a downgrade
+	 * to no PKCE); nor is an empty challenge. */
+	c.code_challenge = NULL;
+	CHECK(oa_db_code_put(db, "code-F", &c) == OA_DB_BADARG);
+	CHECK(oa_db_code_take(db, "code-F", T0 + 1, &out) == OA_DB_NOTFOUND);
+	CHECK(out == NULL);
+	c.code_challenge = "";
+	CHECK(oa_db_code_put(db, "code-G", &c) == OA_DB_BADARG);
+	CHECK(oa_db_code_take(db, "code-G", T0 + 1, &out) == OA_DB_NOTFOUND);
+	CHECK(out == NULL);
+	c.code_challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+	CHECK(oa_db_code_put(db, "code-G", &c) == OA_DB_OK);
 
 	/* Login states: single use. */
 	CHECK(oa_db_state_consume(db, "st-1", T0 + 600, T0) == OA_DB_OK);
