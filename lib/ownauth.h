@@ -833,10 +833,14 @@ void oa_db_refresh_result_wipe(struct oa_db_refresh_result *r);
  */
 enum oa_db_rc oa_db_refresh_rotate(struct oa_db *db, const char *token,
     const struct oa_db_refresh_params *p, struct oa_db_refresh_result *res);
-/* Revokes the family of token (RFC 7009, logout). *sid (may be NULL)
- * gets the malloc'd sid. NOTFOUND for an unknown token. */
+/* Revokes the family of token (RFC 7009, logout). client: the client
+ * that asks, which must be the one the family was issued to (RFC 7009
+ * §2.1), or NULL for any (the CLI, logout). *sid (may be NULL) gets the
+ * malloc'd sid. NOTFOUND for an unknown token (or one whose family is
+ * gone); INVALID, with nothing revoked, when the family belongs to
+ * another client than client. */
 enum oa_db_rc oa_db_refresh_revoke(struct oa_db *db, const char *token,
-    char **sid);
+    const char *client, char **sid);
 
 /* Marks a login state as consumed until expires: OK the first time,
  * ALREADY after (until the marker is purged after expires). */

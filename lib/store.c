@@ -2658,6 +2658,7 @@ oa_db_refresh_rotate(struct oa_db *db, const char *token,
 
 struct revoke_arg {
 	const char *token;
+	const char *client;     /* NULL: any client */
 	char *sid;
 };
 
@@ -2666,9 +2667,10 @@ revoke_fn(struct oa_db *db, DB_TXN *txn, void *arg, enum oa_db_rc *rc)
 {
 	struct revoke_arg *a = arg;
 	struct oa_token t;
+	struct oa_sess s;
 	struct key k;
 	DBT v;
-	int ret;
+	int other, ret;
 
 	free(a->sid);
 	a->sid = NULL;
@@ -2679,6 +2681,26 @@ revoke_fn(struct oa_db *db, DB_TXN *txn, void *arg, enum oa_db_rc *rc)
 	}
 	if (ret != 0 || (ret = token_decode(&v, &t)) != 0)
 		return ret;
+	/* RFC 7009 §2.1: only the client the token was issued to may
+	 * revoke it. Checked in the transaction that revokes, so that the
+	 * answer is the family's as it is revoked. */
+	if (a->client != NULL) {
+		if ((ret = sess_read(db, txn, t.sid, DB_RMW, &s)) != 0) {
+			token_clear(&t);
+			if (ret != DB_NOTFOUND)
+				return ret;
+			/* A token whose family is gone revokes nothing. */
+			*rc = OA_DB_NOTFOUND;
+			return OA_TXN_ABORT;
+		}
+		other = s.client == NULL || strcmp(s.client, a->client) != 0;
+		sess_clear(&s);
+		if (other) {
+			token_clear(&t);
+			*rc = OA_DB_INVALID;
+			return OA_TXN_ABORT;
+		}
+	}
 	ret = sess_revoke(db, txn, t.sid, NULL);
 	a->sid = t.sid;
 	t.sid = NULL;
@@ -2687,13 +2709,16 @@ revoke_fn(struct oa_db *db, DB_TXN *txn, void *arg, enum oa_db_rc *rc)
 }
 
 enum oa_db_rc
-oa_db_refresh_revoke(struct oa_db *db, const char *token, char **sid)
+oa_db_refresh_revoke(struct oa_db *db, const char *token, const char *client,
+    char **sid)
 {
-	struct revoke_arg a = { token, NULL };
+	struct revoke_arg a = { token, client, NULL };
 	enum oa_db_rc rc;
 
 	if (!valid_secret(token))
 		return OA_DB_NOTFOUND;
+	if (client != NULL && !valid_text(client, CLIENT_MAX, 0))
+		return OA_DB_BADARG;
 	rc = oa_db_txn(db, "token revoke", OA_TXN_WRITE, 0, revoke_fn, &a);
 	if (rc == OA_DB_OK && sid != NULL) {
 		*sid = a.sid;

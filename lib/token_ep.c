@@ -1022,10 +1022,19 @@ ep_revoke(struct oa_cgi *c, struct oa_token_ep *ep)
 	}
 	/* RFC 7009 §2.2: an unknown or invalid token is answered 200 too.
 	 * An access token (a JWT) is never in the store: it expires on its
-	 * own. */
-	rc = oa_db_refresh_revoke(ep->db, tok, &sid);
+	 * own. §2.1: a token issued to another client is not revoked, and
+	 * the request is refused (§2.2.1); the cookie that carried it, if
+	 * any, stays: it is that other client's live session. */
+	rc = oa_db_refresh_revoke(ep->db, tok, cl->name, &sid);
 	if (OA_DB_FAILED(rc)) {
 		ret = store_error(c, rc, "revoke");
+		goto out;
+	}
+	if (rc == OA_DB_INVALID) {
+		oa_log(OA_LOG_WARN, "revoke: client %s presented a refresh "
+		    "token of another client; nothing revoked", cl->name);
+		ret = oauth_error(c, 400, "invalid_request",
+		    "the token was not issued to this client");
 		goto out;
 	}
 	if (rc == OA_DB_OK)
@@ -1190,8 +1199,11 @@ ep_logout(struct oa_cgi *c, struct oa_token_ep *ep)
 		(void)refresh_cookie(ep, c, cl, &cookie_rt);
 		rt = cookie_rt;
 	}
+	/* Any client: signing out is the holder's to ask for (the browser's
+	 * own cookie, or the token itself), and public clients prove no
+	 * identity that a client check could rest on. */
 	if (rt != NULL) {
-		rc = oa_db_refresh_revoke(ep->db, rt, &sid);
+		rc = oa_db_refresh_revoke(ep->db, rt, NULL, &sid);
 		if (OA_DB_FAILED(rc))
 			goto store_failed;
 		if (rc == OA_DB_OK)

@@ -51,7 +51,10 @@ post_logout_redirect_uris = $APP/bye
 redirect_uris = $APP/spa
 allowed_origins = $SPA_ORIGIN
 refresh_token_delivery = cookie
-post_logout_redirect_uris = $APP/spa-bye"
+post_logout_redirect_uris = $APP/spa-bye
+
+[client other]
+redirect_uris = $APP/other-app"
 export OWNAUTH_CONF=$CONF
 "$OA_CLI" check >"$OA_TMP/check.out" 2>&1 || {
 	cat "$OA_TMP/check.out"
@@ -432,6 +435,27 @@ post /revoke "client_id=web"
 bad "revoke without a token" 400 invalid_request
 post /revoke "token=x&client_id=nosuch"
 bad "revoke by an unknown client" 401 invalid_client
+# RFC 7009 §2.1: only the client the token was issued to may revoke it.
+C=$(code "$U1" web "$APP/cb" --verifier "$VERIFIER")
+exchange "$C" web "$ENC_APP_CB"
+X0=$(j .refresh_token)
+post /revoke "token=$X0&token_type_hint=refresh_token&client_id=other"
+bad "revoke of web's token by client other" 400 invalid_request
+expect_eq "revoke by another client: said so" "$(j .error_description)" "the token was not issued to this client"
+refresh "$X0" web
+expect_eq "revoke by another client: web's token still refreshes" "$HTTP_STATUS" 200
+X1=$(j .refresh_token)
+post /revoke "client_id=spa" -H "Cookie: ownauth_refresh=$X1"
+bad "revoke of web's token by client spa (from the cookie)" 400 invalid_request
+check "revoke by another client: the cookie is not cleared" test -z "$(hdr Set-Cookie)"
+post /revoke "token=$X1&client_id=web"
+expect_eq "revoke by the token's own client: 200" "$HTTP_STATUS" 200
+refresh "$X1" web
+bad "revoke by the token's own client: the family is dead" 400 invalid_grant
+post /revoke "token=$X1&client_id=other"
+bad "revoke of a revoked token of another client: still refused" 400 invalid_request
+post /revoke "token=not-a-token-we-know&client_id=other"
+expect_eq "revoke of an unknown token by any client: 200" "$HTTP_STATUS" 200
 
 # --- cookie mode -------------------------------------------------------------------------
 

@@ -569,12 +569,39 @@ test_rotation(struct oa_db *db, const char *uid)
 	/* RFC 7009 revocation kills the family. */
 	{
 		char *rsid = NULL;
+		struct oa_db_session *rs = NULL;
 
-		CHECK(oa_db_refresh_revoke(db, t1, &rsid) == OA_DB_OK);
-		CHECK(rsid != NULL && strcmp(rsid, sid) == 0);
-		free(rsid);
-		CHECK(oa_db_refresh_revoke(db, "unknown-token", NULL) ==
+		/* §2.1: another client may not revoke it (nothing is
+		 * revoked, no sid is written)... */
+		CHECK(oa_db_refresh_revoke(db, t1, "other", &rsid) ==
+		    OA_DB_INVALID);
+		CHECK(rsid == NULL);
+		CHECK(oa_db_refresh_revoke(db, t0, "webx", &rsid) ==
+		    OA_DB_INVALID);
+		CHECK(oa_db_refresh_revoke(db, t1, "", &rsid) ==
+		    OA_DB_INVALID);
+		CHECK(oa_db_refresh_revoke(db, t1, "bad\nclient", &rsid) ==
+		    OA_DB_BADARG);
+		CHECK(oa_db_session_get(db, sid, &rs) == OA_DB_OK);
+		CHECK(rs != NULL && rs->revoked == 0);
+		oa_db_session_free(rs);
+		rs = NULL;
+		/* ...an unknown token is NOTFOUND whoever asks... */
+		CHECK(oa_db_refresh_revoke(db, "unknown-token", "web",
+		    NULL) == OA_DB_NOTFOUND);
+		CHECK(oa_db_refresh_revoke(db, "unknown-token", NULL, NULL) ==
 		    OA_DB_NOTFOUND);
+		/* ...and its own client may (the CLI and logout: any). */
+		CHECK(oa_db_refresh_revoke(db, t1, "web", &rsid) == OA_DB_OK);
+		CHECK(rsid != NULL && sid != NULL && strcmp(rsid, sid) == 0);
+		free(rsid);
+		rsid = NULL;
+		CHECK(oa_db_session_get(db, sid, &rs) == OA_DB_OK);
+		CHECK(rs != NULL && rs->revoked == 1);
+		oa_db_session_free(rs);
+		CHECK(oa_db_refresh_revoke(db, t1, NULL, &rsid) == OA_DB_OK);
+		CHECK(rsid != NULL && sid != NULL && strcmp(rsid, sid) == 0);
+		free(rsid);
 	}
 	CHECK(rotate(db, t1, T0 + 3, NULL, NULL, NULL) == OA_DB_INVALID);
 	CHECK(rotate(db, "unknown-token", T0 + 3, NULL, NULL, NULL) ==
