@@ -1099,6 +1099,7 @@ verify_ours(struct oa_token_ep *ep, const char *tok, long leeway,
 /* ------------------------------------------------------------------ */
 /* GET|POST /logout (OIDC RP-Initiated Logout 1.0).                    */
 
+/* refresh_token stays last: a GET parses all but it (see ep_logout). */
 static const struct oa_param_spec logout_spec[] = {
 	{"id_token_hint", OA_JWT_MAX, oa_valid_printable, 0},
 	{"client_id", 256, oa_valid_client_id, 0},
@@ -1106,6 +1107,23 @@ static const struct oa_param_spec logout_spec[] = {
 	{"state", STATE_MAX, oa_valid_vschar, 0},
 	{"refresh_token", 512, oa_valid_vschar, 0},
 };
+
+/* 1 when the query string q has a parameter named name (not decoded). */
+static int
+query_has(const char *q, const char *name)
+{
+	size_t n = strlen(name);
+
+	while (*q != '\0') {
+		if (strncmp(q, name, n) == 0 && (q[n] == '=' || q[n] == '&' ||
+		    q[n] == '\0'))
+			return 1;
+		if ((q = strchr(q, '&')) == NULL)
+			return 0;
+		q++;
+	}
+	return 0;
+}
 
 static int
 logout_page(struct oa_cgi *c, int status, const char *text)
@@ -1125,12 +1143,20 @@ ep_logout(struct oa_cgi *c, struct oa_token_ep *ep)
 	char *cookie_rt = NULL, *sid = NULL, *loc = NULL;
 	cJSON *hc = NULL;
 	enum oa_db_rc rc;
-	size_t len = 0;
+	size_t len = 0, nspec = NSPEC(logout_spec);
 	int bad = 0, hint_bad = 0, ret = 0, status = 200;
 
 	if (strcmp(c->method, "GET") == 0) {
 		in = c->query_string;
 		len = strlen(in);
+		/* SPEC §2: a refresh token travels in a POST body or the
+		 * cookie, never in a URL (which ends up in histories, logs
+		 * and Referer headers). In a query it is not even parsed,
+		 * and revokes nothing. */
+		nspec--;
+		if (query_has(in, "refresh_token"))
+			oa_log(OA_LOG_INFO, "logout: refresh_token in the query "
+			    "string ignored (send it in a POST body)");
 	} else if (strcmp(c->method, "POST") == 0) {
 		if (!is_form(c))
 			return logout_page(c, 400, "The sign-out request "
@@ -1149,8 +1175,7 @@ ep_logout(struct oa_cgi *c, struct oa_token_ep *ep)
 		oa_cgi_header(c, "Allow", "GET, POST, OPTIONS");
 		return logout_page(c, 405, "Use GET or POST to sign out.");
 	}
-	if ((p = oa_params_parse(logout_spec, NSPEC(logout_spec), in, len)) ==
-	    NULL)
+	if ((p = oa_params_parse(logout_spec, nspec, in, len)) == NULL)
 		return -1;
 	if (p->err != OA_PARAM_OK) {
 		ret = logout_page(c, p->err == OA_PARAM_TOO_LARGE ? 413 : 400,
@@ -1192,7 +1217,7 @@ ep_logout(struct oa_cgi *c, struct oa_token_ep *ep)
 		    "right now; try again in a moment.");
 		goto out;
 	}
-	/* The family of the refresh token (body, query or cookie). */
+	/* The family of the refresh token (POST body or cookie). */
 	if (rt == NULL) {
 		/* A duplicated or unreadable cookie revokes nothing; the
 		 * clearing cookie below still goes out. */

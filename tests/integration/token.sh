@@ -524,13 +524,28 @@ if grep -qi '^access-control-allow-origin: \*' "$OA_TMP/h"; then fail "CORS: ACA
 C=$(code "$U1" web "$APP/cb" --verifier "$VERIFIER")
 exchange "$C" web "$ENC_APP_CB"
 LR=$(j .refresh_token)
+# SPEC §2: a refresh token never travels in a URL. In a GET's query it is
+# ignored: the sign-out goes on (redirect, cookie cleared), but nothing
+# is revoked by it.
 http GET "$base/logout?client_id=web&post_logout_redirect_uri=$(jq -rn --arg v "$APP/bye" '$v|@uri')&state=st%20ate&refresh_token=$LR"
 expect_eq "logout, registered URI: redirect" "$HTTP_STATUS" 302
 expect_eq "logout: Location with state echoed" "$(hdr Location)" "$APP/bye?state=st%20ate"
 expect_match "logout: clears the refresh cookie" "$(hdr Set-Cookie)" '^ownauth_refresh=; .*Max-Age=0'
 expect_eq "logout redirect: no-store" "$(hdr Cache-Control)" no-store
 refresh "$LR" web
-bad "logout revoked the family" 400 invalid_grant
+expect_eq "logout by GET: a refresh_token in the query revokes nothing" "$HTTP_STATUS" 200
+LR=$(j .refresh_token)
+http GET "$base/logout?refresh_token=$LR"
+expect_eq "logout by GET with only a refresh_token: signed-out page" "$HTTP_STATUS" 200
+refresh "$LR" web
+expect_eq "logout by GET with only a refresh_token: nothing revoked" "$HTTP_STATUS" 200
+LR=$(j .refresh_token)
+post /logout "client_id=web&post_logout_redirect_uri=$(jq -rn --arg v "$APP/bye" '$v|@uri')&state=st%20ate&refresh_token=$LR"
+expect_eq "logout by POST, registered URI: 303" "$HTTP_STATUS" 303
+expect_eq "logout by POST: Location with state echoed" "$(hdr Location)" "$APP/bye?state=st%20ate"
+expect_match "logout by POST: clears the refresh cookie" "$(hdr Set-Cookie)" '^ownauth_refresh=; .*Max-Age=0'
+refresh "$LR" web
+bad "logout by POST: the body's refresh_token revoked the family" 400 invalid_grant
 
 C=$(code "$U1" web "$APP/cb" --verifier "$VERIFIER")
 exchange "$C" web "$ENC_APP_CB"
