@@ -754,6 +754,44 @@ fi
 cgi_run "$CONF2" GET /nothing-here "$OA_TOKEN"
 expect_eq "unknown path: 404" "$CGI_STATUS" 404
 
+# SECURITY 26: CONTENT_LENGTH is capped before reading. A declared length
+# of 10^12 with an empty stdin: 413 at once (a program that read, or
+# tried to allocate, first would see a short body: 400, or hang). The
+# same with a stdin that never ends (a FIFO we hold open for writing):
+# a program that read a byte would block until the timeout.
+# clen PATH LENGTH STDIN: runs token.fcgi by hand, bounded by timeout 10.
+clen() {
+	local envs=(OWNAUTH_CONF="$CONF2" REQUEST_METHOD=POST PATH_INFO="$1"
+	    CONTENT_TYPE=application/x-www-form-urlencoded CONTENT_LENGTH="$2"
+	    GATEWAY_INTERFACE=CGI/1.1 REMOTE_ADDR=127.0.0.1 QUERY_STRING=) v
+	for v in ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS; do
+		[ -n "${!v:-}" ] && envs+=("$v=${!v}")
+	done
+	timeout 10 env -i "${envs[@]}" "$OA_TOKEN" <"$3" >"$OA_TMP/cgi.out" 2>"$OA_TMP/cgi.err"
+	CGI_RC=$?
+	CGI_STATUS=$(head -n 1 "$OA_TMP/cgi.out" | tr -d '\r' | sed -n 's/^Status: \([0-9]*\).*/\1/p')
+}
+mkfifo "$OA_TMP/never"
+exec 7<>"$OA_TMP/never"
+for pth in /token /revoke; do
+	clen "$pth" 999999999999 /dev/null
+	expect_eq "$pth CONTENT_LENGTH=999999999999, empty stdin: 413 (exit 0)" "$CGI_STATUS:$CGI_RC" 413:0
+	expect_eq "$pth CONTENT_LENGTH=999999999999: invalid_request" "$(cgi_body | jq -r .error)" invalid_request
+	clen "$pth" 999999999999 /dev/fd/7
+	expect_eq "$pth CONTENT_LENGTH=999999999999, endless stdin: 413, nothing read" "$CGI_STATUS:$CGI_RC" 413:0
+	clen "$pth" 16385 /dev/fd/7
+	expect_eq "$pth CONTENT_LENGTH just over the cap, endless stdin: 413" "$CGI_STATUS:$CGI_RC" 413:0
+	for bad_len in -5 12abc ' 12' 1e3 99999999999999999999999; do
+		clen "$pth" "$bad_len" /dev/null
+		expect_eq "$pth CONTENT_LENGTH='$bad_len': 400 (exit 0)" "$CGI_STATUS:$CGI_RC" 400:0
+	done
+done
+clen /logout 999999999999 /dev/fd/7
+expect_eq "/logout CONTENT_LENGTH=999999999999, endless stdin: 413 page" "$CGI_STATUS:$CGI_RC" 413:0
+clen /logout -5 /dev/null
+expect_eq "/logout CONTENT_LENGTH=-5: 400 page" "$CGI_STATUS:$CGI_RC" 400:0
+exec 7>&-
+
 # The FastCGI workers are still the ones lighttpd started (no crash).
 check "token.fcgi worker $worker survived" oa_alive "$worker"
 # Stop the server now, so that the workers' exit (and a sanitizer build's
