@@ -29,26 +29,15 @@ struct state {
 static int
 state_ready(struct state *st)
 {
-	char err[1024];
+	int rc = -1;
 
-	if (st->conf == NULL) {
-		if (oa_conf_load(st->conf_path, &st->conf, err,
-		    sizeof(err)) == -1) {
-			oa_log(OA_LOG_ERROR, "config: %s", err);
-			return -1;
-		}
-		oa_log_set_level(st->conf->log_level);
-	}
-	if (st->ring != NULL && !oa_keyring_changed(st->ring))
-		return 0;
-	oa_keyring_free(st->ring);
-	st->signin.ring = NULL;
 	/* oa_keyring_load logs the one line naming the problem. */
-	if ((st->ring = oa_keyring_load(st->conf->keys_dir)) == NULL)
-		return -1;
+	if (oa_conf_load_once(st->conf_path, &st->conf) == 0)
+		rc = oa_keyring_refresh(&st->ring, st->conf->keys_dir,
+		    oa_keyring_load);
 	st->signin.conf = st->conf;
 	st->signin.ring = st->ring;
-	return 0;
+	return rc;
 }
 
 static int

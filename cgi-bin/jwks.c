@@ -74,15 +74,9 @@ state_drop_keys(struct state *st)
 static int
 state_ready(struct state *st)
 {
-	char err[1024];
-
 	if (st->conf == NULL) {
-		if (oa_conf_load(st->conf_path, &st->conf, err,
-		    sizeof(err)) == -1) {
-			oa_log(OA_LOG_ERROR, "config: %s", err);
+		if (oa_conf_load_once(st->conf_path, &st->conf) == -1)
 			return -1;
-		}
-		oa_log_set_level(st->conf->log_level);
 		snprintf(st->cache_control, sizeof(st->cache_control),
 		    "public, max-age=%ld", st->conf->jwks_max_age);
 	}

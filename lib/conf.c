@@ -1546,6 +1546,29 @@ out:
 	return rc;
 }
 
+/*
+ * The programs' config load: nothing when *conf is already loaded (the
+ * config is read once per process).
+ * Otherwise oa_conf_load(path) into *conf; on failure one log line
+ * "config: " and oa_conf_load's message (FILE:LINE: key 'KEY': problem)
+ * and -1, *conf left NULL. On success the log level is the config's.
+ * Returns 0 or -1; *conf is the caller's to free (oa_conf_free).
+ */
+int
+oa_conf_load_once(const char *path, struct oa_conf **conf)
+{
+	char err[1024];
+
+	if (*conf != NULL)
+		return 0;
+	if (oa_conf_load(path, conf, err, sizeof(err)) == -1) {
+		oa_log(OA_LOG_ERROR, "config: %s", err);
+		return -1;
+	}
+	oa_log_set_level((*conf)->log_level);
+	return 0;
+}
+
 /* $OWNAUTH_CONF when set and not empty, else the compiled-in path. */
 const char *
 oa_conf_default_path(void)

@@ -1057,23 +1057,6 @@ out:
 	return ok;
 }
 
-/* 1 when the media type of content type ct (parameters ignored, case
- * insensitive) is name. */
-static int
-media_type_is(const char *ct, const char *name)
-{
-	size_t n = strlen(name);
-
-	while (*ct == ' ' || *ct == '\t')
-		ct++;
-	if (strncasecmp(ct, name, n) != 0)
-		return 0;
-	ct += n;
-	while (*ct == ' ' || *ct == '\t')
-		ct++;
-	return *ct == '\0' || *ct == ';';
-}
-
 int
 oa_http_token_parse(const char *body, size_t len, const char *content_type,
     struct oa_http_token *out)
@@ -1086,11 +1069,9 @@ oa_http_token_parse(const char *body, size_t len, const char *content_type,
 		oa_log(OA_LOG_WARN, "http: token response: empty body");
 		return -1;
 	}
-	if (content_type != NULL && media_type_is(content_type,
-	    "application/json"))
+	if (oa_media_type_is(content_type, "application/json"))
 		json = 1;
-	else if (content_type != NULL && media_type_is(content_type,
-	    "application/x-www-form-urlencoded"))
+	else if (oa_media_type_is(content_type, OA_FORM_TYPE))
 		json = 0;
 	else {
 		/* text/plain, none, ...: look at the first byte. */

@@ -387,6 +387,26 @@ oa_keyring_changed(const struct oa_keyring *ring)
 }
 
 /*
+ * The programs' key ring, kept fresh: *ring is left alone while it is
+ * loaded and oa_keyring_changed() says no (0). Otherwise the old ring
+ * is freed first (its keys are wiped; nothing keeps using it) and
+ * load(dir) takes its place: 0, or -1 with *ring NULL, after the one log
+ * line of the loader naming the problem. load is oa_keyring_load,
+ * oa_keyring_load_public or oa_keyring_load_cookie. *ring is the
+ * caller's to free (oa_keyring_free).
+ */
+int
+oa_keyring_refresh(struct oa_keyring **ring, const char *dir,
+    struct oa_keyring *(*load)(const char *dir))
+{
+	if (*ring != NULL && !oa_keyring_changed(*ring))
+		return 0;
+	oa_keyring_free(*ring);
+	*ring = load(dir);
+	return *ring != NULL ? 0 : -1;
+}
+
+/*
  * The signer at now: among the unretired keys whose activation time has
  * come, the one that activated last (ties: created last, then the
  * greatest kid, the last in ring order). NULL when no key is active.

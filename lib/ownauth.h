@@ -84,6 +84,11 @@ int oa_url_split(const char *url, char **scheme, char **host, int *port,
     char **path);
 /* 1 when url is https, or http on a loopback host; 0 otherwise. */
 int oa_url_is_secure_or_loopback(const char *url);
+/* The origin (RFC 6454 §4) of an absolute http(s) URL, as oa_url_split
+ * reads it: a malloc'd "scheme://host[:port]" (the port printed as a
+ * number, kept when given even if it is the default), which the caller
+ * frees; NULL when url does not split or memory runs out. */
+char *oa_url_origin(const char *url);
 
 /* ------------------------------------------------------------------ */
 /* b64.c: base64url without padding (RFC 7515 §2, RFC 4648 §5).        */
@@ -339,6 +344,11 @@ int oa_conf_load(const char *path, struct oa_conf **out, char *err,
 int oa_conf_parse(const char *name, const char *text, size_t len,
     int check_files, struct oa_conf **out, char *err, size_t errlen);
 void oa_conf_free(struct oa_conf *conf);
+/* For the programs: loads the config at path into *conf unless *conf is
+ * already set (0 at once). On failure logs one line "config: FILE:LINE:
+ * ..." and returns -1 (*conf stays NULL); on success sets the log level
+ * from the config and returns 0. The caller frees *conf. */
+int oa_conf_load_once(const char *path, struct oa_conf **conf);
 /* The path to use: $OWNAUTH_CONF, else the compiled-in OA_CONF_PATH. */
 const char *oa_conf_default_path(void);
 const struct oa_client *oa_conf_client(const struct oa_conf *conf,
@@ -400,6 +410,12 @@ struct oa_keyring *oa_keyring_load_cookie(const char *dir);
 void oa_keyring_free(struct oa_keyring *ring);
 /* 1 when the directory changed since the ring was loaded, 0 if not. */
 int oa_keyring_changed(const struct oa_keyring *ring);
+/* For the programs: *ring (NULL, or loaded from dir) is kept while dir is
+ * unchanged (0); otherwise it is freed and load(dir) (oa_keyring_load or
+ * oa_keyring_load_cookie) put in its place: 0, or -1 with *ring NULL
+ * after the loader's one log line. The caller frees *ring. */
+int oa_keyring_refresh(struct oa_keyring **ring, const char *dir,
+    struct oa_keyring *(*load)(const char *dir));
 /* The signing key at now: the newest active, unretired key; NULL when
  * none is active. */
 const struct oa_keyinfo *oa_keyring_signer(const struct oa_keyring *ring,
@@ -1031,6 +1047,15 @@ enum oa_cookie_lookup oa_cookies_get(const struct oa_cookies *c,
 void oa_cookies_free(struct oa_cookies *c);
 
 /*
+ * Content types.
+ */
+#define OA_FORM_TYPE "application/x-www-form-urlencoded"
+/* 1 when the media type of the Content-Type value ct is name (ASCII case
+ * insensitive, white space around it and any ";" parameters such as
+ * charset ignored); 0 otherwise, and for a NULL ct. */
+int oa_media_type_is(const char *ct, const char *name);
+
+/*
  * Building URLs and forms.
  */
 /* Percent-encodes len bytes of s: RFC 3986 unreserved bytes are kept,
@@ -1367,6 +1392,26 @@ int oa_token_ep_handle(struct oa_cgi *c, void *arg);
 void oa_token_ep_free(struct oa_token_ep *ep);
 
 /* ------------------------------------------------------------------ */
+/* login_ep.c: login.fcgi's authorization endpoint (SPEC §2.1; section */
+/* owned by login_ep.c).                                               */
+
+/*
+ * One process's state for login.fcgi: the config (loaded once) and the
+ * key ring's cookie key (reloaded when keys_dir changes). PATH_INFO ""
+ * or ".../authorize": the chooser (or straight on with one provider);
+ * ".../{provider}": sign-in with that provider starts.
+ */
+struct oa_login_ep;
+/* Allocates the state and loads the config and the cookie key (a failure
+ * is logged, and tried again at the next request under FastCGI only).
+ * conf_path is copied. NULL only when out of memory. */
+struct oa_login_ep *oa_login_ep_new(const char *conf_path);
+/* The oa_cgi_main() handler; arg is the struct oa_login_ep. */
+int oa_login_ep_handle(struct oa_cgi *c, void *arg);
+/* Frees the ring and the config. NULL is a no-op. */
+void oa_login_ep_free(struct oa_login_ep *ep);
+
+/* ------------------------------------------------------------------ */
 /* authz.c: the authorization request (SPEC §2.1; section owned by     */
 /* authz.c).                                                           */
 
@@ -1469,6 +1514,11 @@ struct oa_login *oa_authz_login_new(const struct oa_authz *a,
  * only, no framing, forms post to form_action (an origin such as
  * "http://127.0.0.1:8080"; NULL: 'self'). Malloc'd, or NULL. */
 char *oa_page_csp(const char *form_action);
+/* The dev form's CSP form-action (see page.c): ours (our origin, where
+ * the form posts) and the origin of redirect_uri (by its scheme, e.g.
+ * "com.example.app:", when it is not http(s)), space-separated, or just
+ * ours when they are the same. Malloc'd (the caller frees), or NULL. */
+char *oa_page_dev_form_action(const char *ours, const char *redirect_uri);
 /* Writes status, the page headers (Content-Type text/html; charset=
  * utf-8, Cache-Control: no-store, Referrer-Policy: no-referrer, the
  * CSP above, X-Content-Type-Options: nosniff, X-Frame-Options: DENY)
@@ -1482,6 +1532,11 @@ char *oa_page_error_html(int status, const char *error,
 /* oa_page_error_html() sent with oa_page_send(). 0 or -1. */
 int oa_page_error(struct oa_cgi *c, int status, const char *error,
     const char *description);
+/* Reads the form body of a POST (Content-Type OA_FORM_TYPE, at most
+ * OA_PARAMS_MAX_INPUT bytes) into *in and *len (c's buffer, freed with
+ * c). 0: read, the caller goes on. Otherwise the request is answered
+ * with an error page (415, 413 or 400): 1, or -1 when that failed. */
+int oa_page_read_form(struct oa_cgi *c, const char **in, size_t *len);
 /* The provider chooser: one link per provider of conf, to
  * "{issuer}/oauth/{provider}?{query}" (query: oa_authz_query()), labelled
  * with its escaped display_name. Malloc'd, or NULL. */

@@ -137,6 +137,38 @@ oa_page_csp(const char *form_action)
 	return s;
 }
 
+/*
+ * The dev form's CSP form-action: our origin, where it posts, and the
+ * client's, because the callback answers the post with a redirect to the
+ * client's redirect_uri and browsers apply form-action to redirects that
+ * follow a form submission (CSP3 form-action). A redirect_uri with a
+ * private-use scheme (RFC 8252 §7.1) is allowed by its scheme.
+ *
+ * ours is our origin (where the form posts), redirect_uri the client's
+ * established redirect URI. Returns "ours" when both origins are the
+ * same, else "ours theirs": a malloc'd string the caller frees, or NULL
+ * (memory, or a redirect_uri with neither an origin nor a scheme).
+ */
+char *
+oa_page_dev_form_action(const char *ours, const char *redirect_uri)
+{
+	char *theirs, *fa = NULL;
+	const char *colon;
+
+	if ((theirs = oa_url_origin(redirect_uri)) == NULL) {
+		colon = strchr(redirect_uri, ':');
+		if (colon == NULL || (theirs = strndup(redirect_uri,
+		    (size_t)(colon - redirect_uri) + 1)) == NULL)
+			return NULL;
+	}
+	if (strcmp(theirs, ours) == 0)
+		fa = strdup(ours);
+	else if (asprintf(&fa, "%s %s", ours, theirs) < 0)
+		fa = NULL;
+	free(theirs);
+	return fa;
+}
+
 int
 oa_page_send(struct oa_cgi *c, int status, const char *html,
     const char *form_action)
@@ -196,6 +228,39 @@ oa_page_error(struct oa_cgi *c, int status, const char *error,
 	rc = oa_page_send(c, status, html, NULL);
 	free(html);
 	return rc;
+}
+
+/*
+ * Reads the form body of a POST request c (RFC 6749 §3.1, OIDC Core
+ * §3.1.2.1 form posts; form_post upstreams): the Content-Type must be
+ * OA_FORM_TYPE and the body at most OA_PARAMS_MAX_INPUT bytes. On success
+ * points *in and *len at the body (owned by c) and returns 0. Otherwise
+ * answers c with a fixed error page (415 wrong type, 413 too large, 400
+ * unreadable) and returns 1, or -1 when even that could not be written;
+ * *in and *len are then untouched.
+ */
+int
+oa_page_read_form(struct oa_cgi *c, const char **in, size_t *len)
+{
+	int rc;
+
+	if (!oa_media_type_is(c->content_type, OA_FORM_TYPE))
+		rc = oa_page_error(c, 415, "invalid_request",
+		    "POST application/x-www-form-urlencoded");
+	else switch (oa_cgi_read_body(c, OA_PARAMS_MAX_INPUT, in, len)) {
+	case OA_CGI_BODY_OK:
+		return 0;
+	case OA_CGI_BODY_TOO_LARGE:
+		rc = oa_page_error(c, 413, "invalid_request",
+		    "request too large");
+		break;
+	case OA_CGI_BODY_BAD:
+	default:
+		rc = oa_page_error(c, 400, "invalid_request",
+		    "malformed request body");
+		break;
+	}
+	return rc == 0 ? 1 : -1;
 }
 
 char *

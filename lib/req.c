@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <openssl/crypto.h>
 
@@ -53,6 +54,33 @@ hexval(unsigned char c)
 	if (c >= 'A' && c <= 'F')
 		return c - 'A' + 10;
 	return -1;
+}
+
+/* ------------------------------------------------------------------ */
+/* Content types.                                                      */
+
+/*
+ * 1 when the media type of the Content-Type value ct is name: RFC 9110
+ * §8.3.1, type "/" subtype *( OWS ";" OWS parameter ), compared ASCII
+ * case-insensitively (§8.3.2). White space around the media type and
+ * any parameters (charset...) are ignored. 0 otherwise, also for a NULL
+ * ct. name is trusted (a constant such as OA_FORM_TYPE).
+ */
+int
+oa_media_type_is(const char *ct, const char *name)
+{
+	size_t n = strlen(name);
+
+	if (ct == NULL)
+		return 0;
+	while (*ct == ' ' || *ct == '\t')
+		ct++;
+	if (strncasecmp(ct, name, n) != 0)
+		return 0;
+	ct += n;
+	while (*ct == ' ' || *ct == '\t')
+		ct++;
+	return *ct == '\0' || *ct == ';';
 }
 
 /* ------------------------------------------------------------------ */

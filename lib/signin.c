@@ -754,17 +754,6 @@ out:
 	return ret;
 }
 
-/* 1 when the request body is a form. */
-static int
-is_form(const char *ct)
-{
-	static const char form[] = "application/x-www-form-urlencoded";
-	size_t n = sizeof(form) - 1;
-
-	return ct != NULL && strncasecmp(ct, form, n) == 0 &&
-	    (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
-}
-
 int
 oa_signin_handle(struct oa_cgi *c, struct oa_signin *s)
 {
@@ -806,19 +795,8 @@ oa_signin_handle(struct oa_cgi *c, struct oa_signin *s)
 			    "submit the sign-in form");
 		}
 	} else {
-		if (!is_form(c->content_type))
-			return oa_page_error(c, 415, "invalid_request",
-			    "POST application/x-www-form-urlencoded");
-		switch (oa_cgi_read_body(c, OA_PARAMS_MAX_INPUT, &in, &len)) {
-		case OA_CGI_BODY_OK:
-			break;
-		case OA_CGI_BODY_TOO_LARGE:
-			return oa_page_error(c, 413, "invalid_request",
-			    "request too large");
-		case OA_CGI_BODY_BAD:
-			return oa_page_error(c, 400, "invalid_request",
-			    "malformed request body");
-		}
+		if ((rc = oa_page_read_form(c, &in, &len)) != 0)
+			return rc == 1 ? 0 : -1;
 	}
 	if ((cb.params = oa_params_parse(cb_spec, P_COUNT, in, len)) == NULL)
 		return -1;

@@ -77,38 +77,20 @@ enum endpoint {
 /* ------------------------------------------------------------------ */
 /* State.                                                              */
 
-/* The origin (RFC 6454) of an absolute URL: everything before the path. */
-static char *
-origin_of(const char *url)
-{
-	const char *p = strstr(url, "://");
-	size_t n;
-
-	if (p == NULL)
-		return NULL;
-	p += 3;
-	n = (size_t)(p - url) + strcspn(p, "/?#");
-	return strndup(url, n);
-}
-
 /* Loads the config once. 0, or -1 (logged once per process under plain
  * CGI, once per request under FastCGI, where it is tried again). */
 static int
 ep_conf(struct oa_token_ep *ep, int retry)
 {
-	char err[1024];
-
 	if (ep->conf != NULL)
 		return 0;
 	if (ep->conf_failed && !retry)
 		return -1;
-	if (oa_conf_load(ep->conf_path, &ep->conf, err, sizeof(err)) == -1) {
-		oa_log(OA_LOG_ERROR, "config: %s", err);
+	if (oa_conf_load_once(ep->conf_path, &ep->conf) == -1) {
 		ep->conf_failed = 1;
 		return -1;
 	}
-	oa_log_set_level(ep->conf->log_level);
-	if ((ep->issuer_origin = origin_of(ep->conf->issuer)) == NULL ||
+	if ((ep->issuer_origin = oa_url_origin(ep->conf->issuer)) == NULL ||
 	    (ep->cookie_name = oa_cookie_name(ep->conf->issuer,
 	    OA_REFRESH_COOKIE)) == NULL) {
 		oa_log(OA_LOG_ERROR, "config: cannot derive the issuer's "
@@ -320,23 +302,6 @@ endpoint_of(const char *pi)
 	return EP_NONE;
 }
 
-/* 1 when the request body is declared form-encoded (parameters such as
- * charset allowed). */
-static int
-is_form(const struct oa_cgi *c)
-{
-	static const char t[] = "application/x-www-form-urlencoded";
-	const char *ct = c->content_type;
-	size_t n = sizeof(t) - 1;
-
-	if (ct == NULL || strncasecmp(ct, t, n) != 0)
-		return 0;
-	ct += n;
-	while (*ct == ' ' || *ct == '\t')
-		ct++;
-	return *ct == '\0' || *ct == ';';
-}
-
 /*
  * Reads a form body into in and len, answering the request itself when it
  * cannot: 0 when the caller goes on, 1 when a response was written.
@@ -344,7 +309,7 @@ is_form(const struct oa_cgi *c)
 static int
 read_form(struct oa_cgi *c, const char **in, size_t *len)
 {
-	if (!is_form(c)) {
+	if (!oa_media_type_is(c->content_type, OA_FORM_TYPE)) {
 		oauth_error(c, 400, "invalid_request", "the body must be "
 		    "application/x-www-form-urlencoded");
 		return 1;
@@ -1158,7 +1123,7 @@ ep_logout(struct oa_cgi *c, struct oa_token_ep *ep)
 			oa_log(OA_LOG_INFO, "logout: refresh_token in the query "
 			    "string ignored (send it in a POST body)");
 	} else if (strcmp(c->method, "POST") == 0) {
-		if (!is_form(c))
+		if (!oa_media_type_is(c->content_type, OA_FORM_TYPE))
 			return logout_page(c, 400, "The sign-out request "
 			    "must be a form post.");
 		switch (oa_cgi_read_body(c, OA_TOKEN_BODY_MAX, &in, &len)) {

@@ -25,6 +25,7 @@
 #include <netinet/in.h>
 
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -247,4 +248,31 @@ oa_url_is_secure_or_loopback(const char *url)
 	free(scheme);
 	free(host);
 	return ok;
+}
+
+/*
+ * The origin (RFC 6454 §4) of url, an absolute http(s) URL that
+ * oa_url_split accepts: "scheme://host" or "scheme://host:port" with the
+ * port as oa_url_split read it (so "https://a:0443/" gives
+ * "https://a:443"). A port equal to the scheme's default is kept as
+ * given: callers compare it with configured strings, not with browsers'
+ * serialisation. Returns a malloc'd string the caller frees, or NULL
+ * when url does not split or memory runs out. Does not log.
+ */
+char *
+oa_url_origin(const char *url)
+{
+	char *scheme = NULL, *host = NULL, *o = NULL;
+	int port = 0;
+
+	if (oa_url_split(url, &scheme, &host, &port, NULL) == 0) {
+		if (port != 0) {
+			if (asprintf(&o, "%s://%s:%d", scheme, host, port) < 0)
+				o = NULL;
+		} else if (asprintf(&o, "%s://%s", scheme, host) < 0)
+			o = NULL;
+	}
+	free(scheme);
+	free(host);
+	return o;
 }

@@ -1195,6 +1195,71 @@ test_log(void)
 	unlink(path);
 }
 
+/* oa_conf_load_once: one log line naming file, line and key; the log
+ * level set from the config; nothing done once loaded. */
+static void
+test_load_once(void)
+{
+	struct oa_conf *c = NULL, *was;
+	char buf[4096], want[512];
+	int saved, fd;
+	ssize_t n;
+	char path[256];
+
+	/* tpath's buffers rotate: a copy that lasts. */
+	snprintf(path, sizeof(path), "%s", tpath("once.log"));
+	put(tpath("once-bad.conf"), BASE "\n# c\njwks_max_age = soon\n",
+	    0600);
+	put(tpath("once.conf"), BASE "log_level = debug\n", 0600);
+
+	fflush(stderr);
+	saved = dup(STDERR_FILENO);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	CHECK(saved >= 0 && fd >= 0);
+	if (saved < 0 || fd < 0)
+		return;
+	dup2(fd, STDERR_FILENO);
+	oa_log_set_prog("test_conf");
+	oa_log_set_level(OA_LOG_ERROR);
+	CHECK(oa_conf_load_once(tpath("once-bad.conf"), &c) == -1);
+	CHECK(c == NULL);
+	oa_log(OA_LOG_DEBUG, "not yet");
+	CHECK(oa_conf_load_once(tpath("once.conf"), &c) == 0);
+	CHECK(c != NULL && c->log_level == OA_LOG_DEBUG);
+	oa_log(OA_LOG_DEBUG, "now debug");
+	/* Loaded: not read again, even when the file went bad. */
+	was = c;
+	CHECK(chmod(tpath("once.conf"), 0644) == 0);
+	CHECK(oa_conf_load_once(tpath("once.conf"), &c) == 0);
+	CHECK(c == was);
+	oa_conf_free(c);
+	c = NULL;
+	CHECK(oa_conf_load_once(tpath("once.conf"), &c) == -1);
+	CHECK(c == NULL);
+	oa_log_set_prog(NULL);
+	oa_log_set_level(OA_LOG_INFO);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+
+	n = pread(fd, buf, sizeof(buf) - 1, 0);
+	close(fd);
+	CHECK(n > 0);
+	if (n <= 0)
+		return;
+	buf[n] = '\0';
+	snprintf(want, sizeof(want), "test_conf: error: config: %s:6: key "
+	    "'jwks_max_age': ", tpath("once-bad.conf"));
+	CHECK(strncmp(buf, want, strlen(want)) == 0);
+	CHECK(strstr(buf, "not yet") == NULL);
+	CHECK(strstr(buf, "\ntest_conf: debug: now debug\n") != NULL);
+	snprintf(want, sizeof(want), "test_conf: error: config: %s: mode "
+	    "0644", tpath("once.conf"));
+	CHECK(strstr(buf, want) != NULL);
+	unlink(path);
+	unlink(tpath("once.conf"));
+	unlink(tpath("once-bad.conf"));
+}
+
 int
 main(void)
 {
@@ -1214,6 +1279,7 @@ main(void)
 	test_files();
 	test_default_path();
 	test_log();
+	test_load_once();
 	rmdir(tmpdir);
 	return t_done("conf");
 }

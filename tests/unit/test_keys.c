@@ -539,6 +539,52 @@ test_changed(void)
 	oa_keyring_free(ring);
 }
 
+/* oa_keyring_refresh: kept while unchanged, replaced when changed,
+ * NULL (and -1) when the reload fails, loaded again once fixed. */
+static void
+test_refresh(void)
+{
+	char k1[48], k2[48], p[256];
+	struct oa_keyring *ring = NULL, *was;
+	time_t now = time(NULL);
+
+	CHECK(oa_keys_new(dir, OA_ALG_ES256, 0, k1) == 0);
+	age_dir(now - 100);
+
+	/* NULL: loaded. */
+	CHECK(oa_keyring_refresh(&ring, dir, oa_keyring_load) == 0);
+	CHECK(ring != NULL && ring->n == 1);
+	/* Unchanged: the very same ring. */
+	was = ring;
+	CHECK(oa_keyring_refresh(&ring, dir, oa_keyring_load) == 0);
+	CHECK(ring == was);
+
+	/* A new key: another ring that has it. */
+	CHECK(oa_keys_new(dir, OA_ALG_EDDSA, 0, k2) == 0);
+	age_dir(now - 90);
+	CHECK(oa_keyring_refresh(&ring, dir, oa_keyring_load) == 0);
+	CHECK(ring != NULL && ring->n == 2 && find(ring, k2) != NULL);
+
+	/* A broken directory: -1 and no ring (the old one is not kept). */
+	path(p, sizeof(p), k2, ".json");
+	CHECK(write_file(p, "{not json", 0600) == 0);
+	age_dir(now - 80);
+	CHECK(oa_keyring_refresh(&ring, dir, oa_keyring_load) == -1);
+	CHECK(ring == NULL);
+	/* Fixed: loaded again. */
+	CHECK(write_meta(k2, "EdDSA", now - 200, now - 200, 0) == 0);
+	age_dir(now - 70);
+	CHECK(oa_keyring_refresh(&ring, dir, oa_keyring_load) == 0);
+	CHECK(ring != NULL && ring->n == 2);
+	oa_keyring_free(ring);
+
+	/* The loader is the caller's: the cookie key only. */
+	ring = NULL;
+	CHECK(oa_keyring_refresh(&ring, dir, oa_keyring_load_cookie) == 0);
+	CHECK(ring != NULL && ring->n == 0);
+	oa_keyring_free(ring);
+}
+
 /* Removes every file of dir and dir itself. */
 static void
 rm_dir(void)
@@ -586,6 +632,9 @@ main(void)
 	rm_dir();
 	fresh_dir("k6");
 	test_changed();
+	rm_dir();
+	fresh_dir("k7");
+	test_refresh();
 	rm_dir();
 
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);

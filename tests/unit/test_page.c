@@ -115,6 +115,52 @@ test_csp(void)
 	CHECK(oa_page_csp("") == NULL);
 }
 
+/* One oa_page_dev_form_action() case: want NULL means refused. */
+static void
+form_action_is(const char *ours, const char *redirect_uri, const char *want)
+{
+	char *fa = oa_page_dev_form_action(ours, redirect_uri);
+
+	if (want == NULL)
+		CHECK(fa == NULL);
+	else
+		CHECK_STR(fa, want);
+	free(fa);
+}
+
+static void
+test_dev_form_action(void)
+{
+	const char *ours = "http://127.0.0.1:8080";
+
+	/* The same origin once. */
+	form_action_is(ours, "http://127.0.0.1:8080/app/cb", ours);
+	form_action_is(ours, "http://127.0.0.1:8080", ours);
+	/* Another origin: both, ours first; the path never. */
+	form_action_is(ours, "http://127.0.0.1:3000/cb?x=1",
+	    "http://127.0.0.1:8080 http://127.0.0.1:3000");
+	form_action_is(ours, "https://app.example.com/cb",
+	    "http://127.0.0.1:8080 https://app.example.com");
+	form_action_is(ours, "http://localhost:8080/cb",
+	    "http://127.0.0.1:8080 http://localhost:8080");
+	/* A private-use scheme (RFC 8252 §7.1): by its scheme. */
+	form_action_is(ours, "com.example.app:/oauth/cb",
+	    "http://127.0.0.1:8080 com.example.app:");
+	/* Neither an origin nor a scheme. */
+	form_action_is(ours, "no-colon-here", NULL);
+	/* What it gives is a valid CSP form-action. */
+	{
+		char *fa = oa_page_dev_form_action(ours,
+		    "com.example.app:/cb");
+		char *csp = fa != NULL ? oa_page_csp(fa) : NULL;
+
+		CHECK(csp != NULL && strstr(csp, "form-action "
+		    "http://127.0.0.1:8080 com.example.app:;") != NULL);
+		free(csp);
+		free(fa);
+	}
+}
+
 static void
 test_error_html(void)
 {
@@ -204,6 +250,8 @@ test_dev(void)
 /* ---- oa_page_send / oa_page_error on a real CGI response ---------- */
 
 static const char *send_form_action;
+/* The request body and its headers for run_cgi (NULL: none). */
+static const char *req_body, *req_ctype, *req_clen;
 
 static int
 handler(struct oa_cgi *c, void *arg)
@@ -213,6 +261,17 @@ handler(struct oa_cgi *c, void *arg)
 	if (strcmp(which, "error") == 0)
 		return oa_page_error(c, 404, "invalid_request",
 		    "there is no such sign-in provider");
+	if (strcmp(which, "form") == 0) {
+		const char *in = "untouched";
+		size_t len = 0;
+		int rc;
+
+		if ((rc = oa_page_read_form(c, &in, &len)) != 0)
+			return rc == 1 ? 0 : -1;
+		oa_cgi_status(c, 200);
+		oa_cgi_printf(c, "form %zu [%s]", len, in);
+		return 0;
+	}
 	return oa_page_send(c, 200, "<!DOCTYPE html>\n<p>hi</p>\n",
 	    send_form_action);
 }
@@ -237,6 +296,24 @@ run_cgi(const char *which, const char *method)
 		close(fd[0]);
 		devnull = open("/dev/null", O_RDONLY);
 		dup2(devnull, 0);
+		if (req_body != NULL) {
+			int b[2];
+
+			/* Small bodies: the pipe buffer holds them. */
+			if (pipe(b) != 0 || write(b[1], req_body,
+			    strlen(req_body)) != (ssize_t)strlen(req_body))
+				_exit(3);
+			close(b[1]);
+			dup2(b[0], 0);
+		}
+		if (req_ctype != NULL)
+			setenv("CONTENT_TYPE", req_ctype, 1);
+		else
+			unsetenv("CONTENT_TYPE");
+		if (req_clen != NULL)
+			setenv("CONTENT_LENGTH", req_clen, 1);
+		else
+			unsetenv("CONTENT_LENGTH");
 		dup2(fd[1], 1);
 		setenv("REQUEST_METHOD", method, 1);
 		setenv("GATEWAY_INTERFACE", "CGI/1.1", 1);
@@ -356,6 +433,65 @@ test_send(void)
 	free(r);
 }
 
+/* One oa_page_read_form() case through run_cgi("form"). */
+static char *
+form_post(const char *ctype, const char *clen, const char *body)
+{
+	char *r;
+
+	req_ctype = ctype;
+	req_clen = clen;
+	req_body = body;
+	r = run_cgi("form", "POST");
+	req_ctype = req_clen = req_body = NULL;
+	return r;
+}
+
+static void
+test_read_form(void)
+{
+	char *r;
+
+	/* A form, with or without parameters, any case. */
+	r = form_post(OA_FORM_TYPE, "7", "a=1&b=2");
+	CHECK(r != NULL && strncmp(r, "Status: 200", 11) == 0 &&
+	    strstr(r, "\r\n\r\nform 7 [a=1&b=2]") != NULL);
+	free(r);
+	r = form_post("Application/X-WWW-Form-URLEncoded; charset=UTF-8",
+	    "3", "a=1");
+	CHECK(r != NULL && strstr(r, "\r\n\r\nform 3 [a=1]") != NULL);
+	free(r);
+	r = form_post(OA_FORM_TYPE, NULL, NULL);
+	CHECK(r != NULL && strstr(r, "\r\n\r\nform 0 []") != NULL);
+	free(r);
+
+	/* Not a form: 415, nothing read. */
+	r = form_post("application/json", "7", "{\"a\":1}");
+	CHECK(r != NULL && strncmp(r, "Status: 415", 11) == 0 &&
+	    strstr(r, "POST application/x-www-form-urlencoded") != NULL &&
+	    strstr(r, "form ") == NULL);
+	free(r);
+	r = form_post(NULL, "3", "a=1");
+	CHECK(r != NULL && strncmp(r, "Status: 415", 11) == 0);
+	free(r);
+	r = form_post(OA_FORM_TYPE "x", "3", "a=1");
+	CHECK(r != NULL && strncmp(r, "Status: 415", 11) == 0);
+	if (r != NULL)
+		check_page_headers(r, "Content-Security-Policy: " CSP_SELF);
+	free(r);
+
+	/* Too large (refused before reading): 413. */
+	r = form_post(OA_FORM_TYPE, "16385", "a=1");
+	CHECK(r != NULL && strncmp(r, "Status: 413", 11) == 0 &&
+	    strstr(r, "request too large") != NULL);
+	free(r);
+	/* A malformed CONTENT_LENGTH: 400. */
+	r = form_post(OA_FORM_TYPE, "3x", "a=1");
+	CHECK(r != NULL && strncmp(r, "Status: 400", 11) == 0 &&
+	    strstr(r, "malformed request body") != NULL);
+	free(r);
+}
+
 int
 main(void)
 {
@@ -368,11 +504,13 @@ main(void)
 		fprintf(stderr, "conf: %s\n", err);
 	CHECK(conf != NULL);
 	test_csp();
+	test_dev_form_action();
 	test_error_html();
 	if (conf != NULL)
 		test_chooser(conf);
 	test_dev();
 	test_send();
+	test_read_form();
 	oa_conf_free(conf);
 	return t_done("page");
 }

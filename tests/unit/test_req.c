@@ -588,6 +588,41 @@ test_encode(void)
 	CHECK(oa_html_escape(NULL) == NULL);
 }
 
+static void
+test_media_type(void)
+{
+	const char *json = "application/json";
+
+	CHECK(oa_media_type_is(OA_FORM_TYPE, OA_FORM_TYPE) == 1);
+	CHECK(oa_media_type_is("application/x-www-form-urlencoded",
+	    OA_FORM_TYPE) == 1);
+	/* RFC 9110 §8.3.1: case-insensitive; parameters and OWS. */
+	CHECK(oa_media_type_is("Application/X-WWW-Form-Urlencoded",
+	    OA_FORM_TYPE) == 1);
+	CHECK(oa_media_type_is(OA_FORM_TYPE ";charset=UTF-8",
+	    OA_FORM_TYPE) == 1);
+	CHECK(oa_media_type_is(OA_FORM_TYPE " ; charset=UTF-8",
+	    OA_FORM_TYPE) == 1);
+	CHECK(oa_media_type_is(OA_FORM_TYPE "\t;", OA_FORM_TYPE) == 1);
+	CHECK(oa_media_type_is("  " OA_FORM_TYPE "  ", OA_FORM_TYPE) == 1);
+	CHECK(oa_media_type_is("application/json; charset=utf-8", json) == 1);
+
+	/* Another type, a longer subtype, junk after it, nothing. */
+	CHECK(oa_media_type_is(NULL, OA_FORM_TYPE) == 0);
+	CHECK(oa_media_type_is("", OA_FORM_TYPE) == 0);
+	CHECK(oa_media_type_is(json, OA_FORM_TYPE) == 0);
+	CHECK(oa_media_type_is(OA_FORM_TYPE, json) == 0);
+	CHECK(oa_media_type_is("multipart/form-data; boundary=x",
+	    OA_FORM_TYPE) == 0);
+	CHECK(oa_media_type_is(OA_FORM_TYPE "x", OA_FORM_TYPE) == 0);
+	CHECK(oa_media_type_is(OA_FORM_TYPE " x", OA_FORM_TYPE) == 0);
+	CHECK(oa_media_type_is(OA_FORM_TYPE ",text/plain", OA_FORM_TYPE) ==
+	    0);
+	CHECK(oa_media_type_is("application/x-www-form", OA_FORM_TYPE) == 0);
+	CHECK(oa_media_type_is("application/jsonp", json) == 0);
+	CHECK(oa_media_type_is("text/application/json", json) == 0);
+}
+
 int
 main(void)
 {
@@ -597,5 +632,6 @@ main(void)
 	test_validators();
 	test_cookies();
 	test_encode();
+	test_media_type();
 	return t_done("req");
 }

@@ -192,11 +192,56 @@ test_secure(void)
 	CHECK(oa_url_is_secure_or_loopback("") == 0);
 }
 
+/* One oa_url_origin() case: want NULL means refused. */
+static void
+origin_is(const char *url, const char *want)
+{
+	char *o = oa_url_origin(url);
+
+	if (want == NULL)
+		CHECK(o == NULL);
+	else
+		CHECK_STR(o, want);
+	free(o);
+}
+
+static void
+test_origin(void)
+{
+	origin_is("https://auth.example.com", "https://auth.example.com");
+	origin_is("https://auth.example.com/", "https://auth.example.com");
+	origin_is("https://auth.example.com/oa/x?y=1",
+	    "https://auth.example.com");
+	origin_is("https://Auth.Example.com?q", "https://Auth.Example.com");
+	origin_is("http://127.0.0.1:8080/cgi-bin/login.fcgi",
+	    "http://127.0.0.1:8080");
+	origin_is("http://[::1]:9000/cb", "http://[::1]:9000");
+	origin_is("http://[::1]/cb", "http://[::1]");
+	/* The port as a number; a default port given is kept. */
+	origin_is("https://a.example:0443/", "https://a.example:443");
+	origin_is("https://a.example:443/", "https://a.example:443");
+	origin_is("http://localhost:65535", "http://localhost:65535");
+
+	/* Whatever oa_url_split refuses has no origin here. */
+	origin_is(NULL, NULL);
+	origin_is("", NULL);
+	origin_is("com.example.app:/cb", NULL);
+	origin_is("HTTPS://a.example/", NULL);
+	origin_is("ftp://a.example/", NULL);
+	origin_is("https://u@a.example/", NULL);
+	origin_is("https://a.example/#f", NULL);
+	origin_is("https://a.example:0/", NULL);
+	origin_is("https://a.example:65536/", NULL);
+	origin_is("https:///x", NULL);
+	origin_is("https://a.example\\@b.example/", NULL);
+}
+
 int
 main(void)
 {
 	test_split();
 	test_loopback();
 	test_secure();
+	test_origin();
 	return t_done("url");
 }
