@@ -163,6 +163,27 @@ fsync_dir(const char *dir)
 }
 
 /*
+ * Writes "dir/name" + suffix (".pem", ".json", or "") into buf, a buffer
+ * of size bytes owned by the caller. Returns 0, or -1 when the path does
+ * not fit (one log line naming it; buf then holds a cut path, not to be
+ * used).
+ */
+int
+oa_file_path(char *buf, size_t size, const char *dir, const char *name,
+    const char *suffix)
+{
+	int n;
+
+	n = snprintf(buf, size, "%s/%s%s", dir, name, suffix);
+	if (n < 0 || (size_t)n >= size) {
+		oa_log(OA_LOG_ERROR, "%s/%s%s: path too long", dir, name,
+		    suffix);
+		return -1;
+	}
+	return 0;
+}
+
+/*
  * Writes len bytes of data to path atomically: a temp file
  * ".NAME.tmp.RANDOM" is created next to it with O_CREAT | O_EXCL |
  * O_NOFOLLOW (so a planted symlink or file is never followed or reused),

@@ -53,22 +53,6 @@
 /* An activation delay beyond ten years is a typo. */
 #define MAX_DELAY (10L * 366 * 86400)
 
-/* Writes "dir/name" into buf; 0, or -1 when it does not fit. */
-static int
-path_join(char *buf, size_t size, const char *dir, const char *name,
-    const char *suffix)
-{
-	int n;
-
-	n = snprintf(buf, size, "%s/%s%s", dir, name, suffix);
-	if (n < 0 || (size_t)n >= size) {
-		oa_log(OA_LOG_ERROR, "%s/%s%s: path too long", dir, name,
-		    suffix);
-		return -1;
-	}
-	return 0;
-}
-
 /*
  * Makes the key of dir that m (from oa_keydir_load) describes into *out:
  * from its checked public JWK when public_only and KID.json holds one,
@@ -88,7 +72,7 @@ load_one(const char *dir, struct oa_keymeta *m, int public_only,
 	cJSON *jwk = NULL;
 	int rc = -1;
 
-	if (path_join(pem_path, sizeof(pem_path), dir, m->kid, ".pem") == -1)
+	if (oa_file_path(pem_path, sizeof(pem_path), dir, m->kid, ".pem") == -1)
 		goto out;
 	if (public_only && m->jwk != NULL) {
 		if ((key = oa_jwk_from_json(m->jwk, NULL)) == NULL) {
@@ -158,7 +142,7 @@ load_cookie_key(const char *dir, uint8_t key[32])
 	size_t len = 0;
 	int rc = -1;
 
-	if (path_join(path, sizeof(path), dir, OA_KEYS_COOKIE_FILE, "") == -1)
+	if (oa_file_path(path, sizeof(path), dir, OA_KEYS_COOKIE_FILE, "") == -1)
 		return -1;
 	if (oa_file_check_private(path, err, sizeof(err)) == -1) {
 		oa_log(OA_LOG_ERROR, "%s", err);
@@ -214,7 +198,7 @@ oa_keys_init_dir(const char *dir)
 		oa_log(OA_LOG_ERROR, "%s", err);
 		return -1;
 	}
-	if (path_join(path, sizeof(path), dir, OA_KEYS_COOKIE_FILE, "") == -1)
+	if (oa_file_path(path, sizeof(path), dir, OA_KEYS_COOKIE_FILE, "") == -1)
 		return -1;
 	if (stat(path, &st) == 0) {
 		/* Keep it (sealed cookies in flight stay valid), if sane. */
@@ -473,7 +457,7 @@ write_meta(const char *dir, const struct oa_keyinfo *info)
 	char *text = NULL;
 	int rc = -1;
 
-	if (path_join(path, sizeof(path), dir, info->key->kid, ".json") == -1)
+	if (oa_file_path(path, sizeof(path), dir, info->key->kid, ".json") == -1)
 		return -1;
 	if ((meta = cJSON_CreateObject()) == NULL ||
 	    cJSON_AddStringToObject(meta, "alg",
@@ -549,10 +533,10 @@ oa_keys_new(const char *dir, enum oa_alg alg, long delay, char kid_out[48])
 	/* Metadata first: readers skip a .json without its .pem. */
 	if (write_meta(dir, &info) == -1)
 		goto out;
-	if (path_join(path, sizeof(path), dir, info.key->kid, ".pem") == -1 ||
+	if (oa_file_path(path, sizeof(path), dir, info.key->kid, ".pem") == -1 ||
 	    oa_key_save_pem(info.key, path) == -1) {
 		oa_log(OA_LOG_ERROR, "%s: cannot save the new key", path);
-		if (path_join(path, sizeof(path), dir, info.key->kid,
+		if (oa_file_path(path, sizeof(path), dir, info.key->kid,
 		    ".json") == 0)
 			unlink(path);
 		goto out;

@@ -73,6 +73,10 @@ int oa_file_check_private(const char *path, char *err, size_t errlen);
  * rename, fsync of the directory), created with the given mode. 0 or -1. */
 int oa_file_write_atomic(const char *path, const void *data, size_t len,
     int mode);
+/* Writes "dir/name" followed by suffix (e.g. ".pem", or "") into buf of
+ * size bytes. 0, or -1 (logged, naming the path) when it does not fit. */
+int oa_file_path(char *buf, size_t size, const char *dir, const char *name,
+    const char *suffix);
 /* 1 when host (a URL's host part, without port; IPv6 in brackets allowed)
  * is a loopback name or address: localhost, 127.0.0.0/8, [::1]. */
 int oa_host_is_loopback(const char *host);

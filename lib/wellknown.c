@@ -376,22 +376,6 @@ out:
 /* ------------------------------------------------------------------ */
 /* The key directory's KID.json files.                                  */
 
-/* Writes "dir/name" into buf; 0, or -1 when it does not fit (logged). */
-static int
-path_join(char *buf, size_t size, const char *dir, const char *name,
-    const char *suffix)
-{
-	int n;
-
-	n = snprintf(buf, size, "%s/%s%s", dir, name, suffix);
-	if (n < 0 || (size_t)n >= size) {
-		oa_log(OA_LOG_ERROR, "%s/%s%s: path too long", dir, name,
-		    suffix);
-		return -1;
-	}
-	return 0;
-}
-
 /* Reads a JSON number that must be a whole number of seconds >= 0. */
 static int
 meta_time(const cJSON *obj, const char *name, time_t *out)
@@ -430,8 +414,8 @@ meta_load(const char *dir, const char *kid, int flags,
 	time_t created, activates, retired;
 	int rc = -1;
 
-	if (path_join(pem_path, sizeof(pem_path), dir, kid, ".pem") == -1 ||
-	    path_join(path, sizeof(path), dir, kid, ".json") == -1)
+	if (oa_file_path(pem_path, sizeof(pem_path), dir, kid, ".pem") == -1 ||
+	    oa_file_path(path, sizeof(path), dir, kid, ".json") == -1)
 		goto out;
 	if (oa_file_check_private(pem_path, err, sizeof(err)) == -1) {
 		oa_log(OA_LOG_ERROR, "%s", err);
@@ -611,7 +595,7 @@ oa_keydir_load(const char *dir, int flags)
 			    keymeta_cmp);
 	}
 	/* The cookie key is private too, whoever reads it. */
-	if (path_join(path, sizeof(path), dir, OA_KEYS_COOKIE_FILE,
+	if (oa_file_path(path, sizeof(path), dir, OA_KEYS_COOKIE_FILE,
 	    "") == -1)
 		goto out;
 	if (oa_file_check_private(path, err, sizeof(err)) == -1) {

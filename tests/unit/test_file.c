@@ -269,6 +269,23 @@ test_write(void)
 	}
 }
 
+static void
+test_path(void)
+{
+	char buf[16];
+
+	CHECK(oa_file_path(buf, sizeof(buf), "/k", "abc", ".pem") == 0);
+	CHECK_STR(buf, "/k/abc.pem");
+	CHECK(oa_file_path(buf, sizeof(buf), "/k", "abc", "") == 0);
+	CHECK_STR(buf, "/k/abc");
+	/* 15 bytes and the NUL fit; 16 do not. */
+	CHECK(oa_file_path(buf, sizeof(buf), "/keys", "abcd", ".json") == 0);
+	CHECK_STR(buf, "/keys/abcd.json");
+	CHECK(oa_file_path(buf, sizeof(buf), "/keys", "abcde", ".json") ==
+	    -1);
+	CHECK(oa_file_path(buf, 1, "", "", "") == -1);
+}
+
 int
 main(void)
 {
@@ -281,6 +298,7 @@ main(void)
 	test_read();
 	test_private();
 	test_write();
+	test_path();
 	rm_rf(dir);
 	return t_done("file");
 }
