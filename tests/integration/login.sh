@@ -95,7 +95,13 @@ workers() {
 		[ "$(readlink "/proc/$c/exe" 2>/dev/null)" = "$OA_LOGIN" ] && echo "$c"
 	done | sort -n | tr '\n' ' '
 }
+# lighttpd answers before the /proc scan may see both: poll with a deadline.
+deadline=$((SECONDS + 10))
 worker=$(workers)
+while ! [[ $worker =~ ^[0-9]+\ [0-9]+\ $ ]] && [ "$SECONDS" -lt "$deadline" ]; do
+	sleep 0.05
+	worker=$(workers)
+done
 expect_match "two FastCGI workers started by lighttpd ($worker)" "$worker" '^[0-9]+ [0-9]+ $'
 
 # --- helpers ----------------------------------------------------------------
