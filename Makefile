@@ -189,7 +189,7 @@ fuzz:
 	    build/fuzz/corpus-$$t tests/fuzz/corpus/$$t; done
 
 bench: all helpers
-	bench/run
+	bench/run $(B)
 
 demo:
 	./install.sh --deps
