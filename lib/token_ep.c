@@ -873,43 +873,72 @@ out:
 	return ret;
 }
 
+/*
+ * The opening shared by POST /token and POST /revoke: POST only, the
+ * form body read and parsed against spec, the client found first (so
+ * that even an error can be read by an allowed origin, CORS) and
+ * required. Returns 1 when a response (an error) was written: *ret
+ * holds the handler's return value and nothing is left to free. Returns
+ * 0 with the parsed parameters in *pp (the caller frees them) and the
+ * client in *clp.
+ */
+static int
+open_client_post(struct oa_cgi *c, struct oa_token_ep *ep,
+    const struct oa_param_spec *spec, size_t nspec, struct oa_params **pp,
+    const struct oa_client **clp, int *ret)
+{
+	struct oa_params *p;
+	const struct oa_client *cl;
+	const char *in = NULL;
+	size_t len = 0;
+	int bad;
+
+	if (strcmp(c->method, "POST") != 0) {
+		oa_cgi_header(c, "Allow", "POST, OPTIONS");
+		*ret = oauth_error(c, 405, "invalid_request", "use POST");
+		return 1;
+	}
+	if (read_form(c, &in, &len)) {
+		*ret = 0;
+		return 1;
+	}
+	if ((p = oa_params_parse(spec, nspec, in, len)) == NULL) {
+		*ret = server_error(c);
+		return 1;
+	}
+	cl = find_client(ep->conf, oa_params_get(p, "client_id"), &bad);
+	if (bad)
+		*ret = oauth_error(c, 401, "invalid_client",
+		    "unknown client_id");
+	else {
+		if (cl != NULL)
+			cors(c, ep->conf, cl);
+		if (p->err != OA_PARAM_OK)
+			*ret = param_error(c, p);
+		else if (cl == NULL)
+			*ret = oauth_error(c, 400, "invalid_request",
+			    "client_id is required");
+		else {
+			*pp = p;
+			*clp = cl;
+			return 0;
+		}
+	}
+	oa_params_free(p);
+	return 1;
+}
+
 static int
 ep_token(struct oa_cgi *c, struct oa_token_ep *ep)
 {
 	struct oa_params *p = NULL;
-	const struct oa_client *cl;
-	const char *in = NULL, *gt;
-	size_t len = 0;
-	int bad, ret;
+	const struct oa_client *cl = NULL;
+	const char *gt;
+	int ret;
 
-	if (strcmp(c->method, "POST") != 0) {
-		oa_cgi_header(c, "Allow", "POST, OPTIONS");
-		return oauth_error(c, 405, "invalid_request", "use POST");
-	}
-	if (read_form(c, &in, &len))
-		return 0;
-	if ((p = oa_params_parse(token_spec, NSPEC(token_spec), in, len)) ==
-	    NULL)
-		return server_error(c);
-	/* The client first, so that even an error can be read by an
-	 * allowed origin (CORS). */
-	cl = find_client(ep->conf, oa_params_get(p, "client_id"), &bad);
-	if (bad) {
-		ret = oauth_error(c, 401, "invalid_client",
-		    "unknown client_id");
-		goto out;
-	}
-	if (cl != NULL)
-		cors(c, ep->conf, cl);
-	if (p->err != OA_PARAM_OK) {
-		ret = param_error(c, p);
-		goto out;
-	}
-	if (cl == NULL) {
-		ret = oauth_error(c, 400, "invalid_request",
-		    "client_id is required");
-		goto out;
-	}
+	if (open_client_post(c, ep, token_spec, NSPEC(token_spec), &p, &cl,
+	    &ret))
+		return ret;
 	gt = oa_params_get(p, "grant_type");
 	if (strcmp(gt, "authorization_code") == 0)
 		ret = grant_code(c, ep, cl, p, time(NULL));
@@ -918,7 +947,6 @@ ep_token(struct oa_cgi *c, struct oa_token_ep *ep)
 	else
 		ret = oauth_error(c, 400, "unsupported_grant_type",
 		    "grant_type must be authorization_code or refresh_token");
-out:
 	oa_params_free(p);
 	return ret;
 }
@@ -936,40 +964,16 @@ static int
 ep_revoke(struct oa_cgi *c, struct oa_token_ep *ep)
 {
 	struct oa_params *p = NULL;
-	const struct oa_client *cl;
-	const char *in = NULL, *tok;
+	const struct oa_client *cl = NULL;
+	const char *tok;
 	char *cookie_rt = NULL, *sid = NULL;
 	enum cookie_get ck = CK_NONE;
 	enum oa_db_rc rc;
-	size_t len = 0;
-	int bad, ret = 0;
+	int ret = 0;
 
-	if (strcmp(c->method, "POST") != 0) {
-		oa_cgi_header(c, "Allow", "POST, OPTIONS");
-		return oauth_error(c, 405, "invalid_request", "use POST");
-	}
-	if (read_form(c, &in, &len))
-		return 0;
-	if ((p = oa_params_parse(revoke_spec, NSPEC(revoke_spec), in, len)) ==
-	    NULL)
-		return server_error(c);
-	cl = find_client(ep->conf, oa_params_get(p, "client_id"), &bad);
-	if (bad) {
-		ret = oauth_error(c, 401, "invalid_client",
-		    "unknown client_id");
-		goto out;
-	}
-	if (cl != NULL)
-		cors(c, ep->conf, cl);
-	if (p->err != OA_PARAM_OK) {
-		ret = param_error(c, p);
-		goto out;
-	}
-	if (cl == NULL) {
-		ret = oauth_error(c, 400, "invalid_request",
-		    "client_id is required");
-		goto out;
-	}
+	if (open_client_post(c, ep, revoke_spec, NSPEC(revoke_spec), &p, &cl,
+	    &ret))
+		return ret;
 	if ((tok = oa_params_get(p, "token")) == NULL) {
 		ck = refresh_cookie(ep, c, cl, &cookie_rt);
 		if (cookie_problem(c, ck))

@@ -31,100 +31,10 @@
 
 #include "ownauth.h"
 #include "t.h"
+#include "t_proc.h"
 
 static const char *src_dir = ".";
 static char tmpdir[] = "/tmp/oa-test-http-XXXXXX";
-
-static long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
-/*
- * Runs argv (argv[0] looked up in PATH) with stdout on a pipe and stderr
- * appended to logpath (or /dev/null). Writes the pid and the read end.
- */
-static int
-spawn(char *const argv[], const char *logpath, pid_t *pid, int *rfd)
-{
-	int fds[2];
-	pid_t p;
-
-	if (pipe(fds) != 0)
-		return -1;
-	if ((p = fork()) < 0) {
-		close(fds[0]);
-		close(fds[1]);
-		return -1;
-	}
-	if (p == 0) {
-		int lfd = open(logpath ? logpath : "/dev/null",
-		    O_WRONLY | O_CREAT | O_APPEND, 0600);
-		dup2(fds[1], 1);
-		if (lfd >= 0)
-			dup2(lfd, 2);
-		close(fds[0]);
-		close(fds[1]);
-		execvp(argv[0], argv);
-		_exit(127);
-	}
-	close(fds[1]);
-	*pid = p;
-	*rfd = fds[0];
-	return 0;
-}
-
-/* Stops a child: SIGTERM, then SIGKILL when it has not exited in 3 s. */
-static void
-stop(pid_t pid)
-{
-	long deadline;
-	int st;
-
-	if (pid <= 0)
-		return;
-	kill(pid, SIGTERM);
-	deadline = now_ms() + 3000;
-	while (waitpid(pid, &st, WNOHANG) == 0) {
-		if (now_ms() > deadline) {
-			kill(pid, SIGKILL);
-			waitpid(pid, &st, 0);
-			return;
-		}
-		poll(NULL, 0, 10);
-	}
-}
-
-/*
- * Reads from fd until a complete line arrives or timeout_ms passes; the
- * line (without '\n') goes into buf. 0, or -1 on EOF/timeout.
- */
-static int
-read_line(int fd, char *buf, size_t len, long timeout_ms)
-{
-	long deadline = now_ms() + timeout_ms;
-	size_t n = 0;
-
-	while (n + 1 < len) {
-		struct pollfd pfd = { fd, POLLIN, 0 };
-		long left = deadline - now_ms();
-		ssize_t r;
-		if (left <= 0 || poll(&pfd, 1, (int)left) <= 0)
-			return -1;
-		if ((r = read(fd, buf + n, 1)) <= 0)
-			return -1;
-		if (buf[n] == '\n') {
-			buf[n] = '\0';
-			return 0;
-		}
-		n++;
-	}
-	return -1;
-}
 
 /* Starts a node script of tests/upstream with args; waits for "READY
  * <port>". Returns the port, or -1 (and the child is stopped). */
