@@ -116,6 +116,28 @@ store_failed(struct cb *cb, enum oa_db_rc rc)
 	    "the sign-in service's storage is unavailable; try again later");
 }
 
+/* Answers a store call that recorded part of a sign-in (WHAT names it in
+ * the log): 0 when RC is OA_DB_OK, else -1 with *RET set to the answer
+ * sent — a 503 page when the store failed, access_denied for a disabled
+ * account, server_error for anything else. */
+static int
+store_refused(struct cb *cb, enum oa_db_rc rc, const char *what, int *ret)
+{
+	if (rc == OA_DB_OK)
+		return 0;
+	if (OA_DB_FAILED(rc))
+		*ret = store_failed(cb, rc);
+	else if (rc == OA_DB_DISABLED)
+		*ret = error_redirect(cb, "access_denied", "this account is "
+		    "disabled");
+	else {
+		oa_log(OA_LOG_ERROR, "%s: %s", what, oa_db_strerror(rc));
+		*ret = error_redirect(cb, "server_error", "the sign-in could "
+		    "not be recorded");
+	}
+	return -1;
+}
+
 /* Opens the store on first need (kept for the next requests). */
 static enum oa_db_rc
 db_ready(struct oa_signin *s)
@@ -389,17 +411,8 @@ finish_code(struct cb *cb, const struct oa_db_user *user)
 	rec.auth_time = cb->now;
 	rec.expires = cb->now + CODE_TTL;
 	rc = oa_db_code_put(cb->s->db, code, &rec);
-	if (OA_DB_FAILED(rc)) {
-		ret = store_failed(cb, rc);
+	if (store_refused(cb, rc, "storing a code", &ret) != 0)
 		goto out;
-	}
-	if (rc != OA_DB_OK) {
-		oa_log(OA_LOG_ERROR, "storing a code: %s",
-		    oa_db_strerror(rc));
-		ret = error_redirect(cb, "server_error", "the sign-in could "
-		    "not be recorded");
-		goto out;
-	}
 	{
 		const struct oa_kv kv[] = {
 			{ "code", code },
@@ -443,22 +456,8 @@ finish_token(struct cb *cb, const struct oa_db_user *user)
 	sp.session_ttl = conf->session_ttl;
 	sp.idle_ttl = conf->refresh_idle_ttl;
 	rc = oa_db_session_new(cb->s->db, &sp, &sid, &refresh);
-	if (OA_DB_FAILED(rc)) {
-		ret = store_failed(cb, rc);
+	if (store_refused(cb, rc, "creating a session", &ret) != 0)
 		goto out;
-	}
-	if (rc == OA_DB_DISABLED) {
-		ret = error_redirect(cb, "access_denied", "this account is "
-		    "disabled");
-		goto out;
-	}
-	if (rc != OA_DB_OK) {
-		oa_log(OA_LOG_ERROR, "creating a session: %s",
-		    oa_db_strerror(rc));
-		ret = error_redirect(cb, "server_error", "the sign-in could "
-		    "not be recorded");
-		goto out;
-	}
 	memset(&in, 0, sizeof(in));
 	in.conf = conf;
 	in.client = cb->client;
@@ -727,22 +726,8 @@ callback(struct cb *cb)
 	prof.picture = u->picture;
 	rc = oa_db_identity_login(s->db, &prof, conf->link_by_verified_email,
 	    cb->now, &user, NULL);
-	if (OA_DB_FAILED(rc)) {
-		ret = store_failed(cb, rc);
+	if (store_refused(cb, rc, "recording the sign-in", &ret) != 0)
 		goto out;
-	}
-	if (rc == OA_DB_DISABLED) {
-		ret = error_redirect(cb, "access_denied", "this account is "
-		    "disabled");
-		goto out;
-	}
-	if (rc != OA_DB_OK) {
-		oa_log(OA_LOG_ERROR, "sign-in with %s: %s", cb->prov->name,
-		    oa_db_strerror(rc));
-		ret = error_redirect(cb, "server_error", "the sign-in could "
-		    "not be recorded");
-		goto out;
-	}
 	ret = cb->fragment ? finish_token(cb, user) : finish_code(cb, user);
 out:
 	oa_cookies_free(ck);
