@@ -23,36 +23,17 @@
 
 import { generateKeyPairSync, randomBytes, sign } from 'node:crypto';
 import http from 'node:http';
+import { listen, parseArgs, quietStdout, usageOf } from '../tests/upstream/serve.mjs';
 
-console.log = console.info = console.warn = console.error;
-process.stdout.on('error', () => {});
-
-function usage(msg) {
-	if (msg) process.stderr.write(`upstream.mjs: ${msg}\n`);
-	process.stderr.write('usage: upstream.mjs serve --client-id ID [--port P] [--sub SUB]\n' +
-	    '       upstream.mjs prepare --login URL --n N --callback PATH\n');
-	process.exit(2);
-}
-
+quietStdout();
+const usage = usageOf('upstream.mjs',
+    'usage: upstream.mjs serve --client-id ID [--port P] [--sub SUB]\n' +
+    '       upstream.mjs prepare --login URL --n N --callback PATH');
 const [cmd, ...argv] = process.argv.slice(2);
-const opts = { port: 0, clientId: null, sub: 'bench-user', login: null, n: 0,
-	callback: null };
-for (let i = 0; i < argv.length; i++) {
-	const a = argv[i];
-	const val = () => {
-		if (i + 1 >= argv.length) usage(`${a} needs a value`);
-		return argv[++i];
-	};
-	switch (a) {
-	case '--port': opts.port = Number(val()); break;
-	case '--client-id': opts.clientId = val(); break;
-	case '--sub': opts.sub = val(); break;
-	case '--login': opts.login = val(); break;
-	case '--n': opts.n = Number(val()); break;
-	case '--callback': opts.callback = val(); break;
-	default: usage(`unknown argument ${a}`);
-	}
-}
+const opts = parseArgs(argv,
+    { port: 0, clientId: null, sub: 'bench-user', login: null, n: 0, callback: null },
+    { '--port': 'port', '--client-id': 'clientId', '--sub': 'sub', '--login': 'login',
+	'--n': 'n', '--callback': 'callback' }, usage);
 
 const b64u = (b) => Buffer.from(b).toString('base64url');
 
@@ -119,14 +100,10 @@ function serve() {
 		json(res, 404, { error: 'not_found' });
 	});
 	server.keepAliveTimeout = 60000;
-	server.listen(opts.port, '127.0.0.1', () => {
-		const port = server.address().port;
+	listen(server, opts.port, (port) => {
 		issuer = `http://127.0.0.1:${port}`;
 		process.stderr.write(`upstream.mjs: issuer ${issuer}\n`);
-		process.stdout.write(`READY ${port}\n`);
 	});
-	for (const sig of ['SIGTERM', 'SIGINT'])
-		process.on(sig, () => process.exit(0));
 }
 
 async function prepare() {

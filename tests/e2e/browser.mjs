@@ -31,72 +31,24 @@
 //
 // Prints "ok N - ..." / "not ok N - ..." lines; exits 1 on any failure.
 
-import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { parseArgs, usageOf } from '../upstream/serve.mjs';
+import { check, decode, eq, forceRefresh, must, notOk, ok, provokedTokenError, refreshGrant,
+	runInChromium, screenshot, sentVerifier, settled, shownClaims, signedOut, state, storeKey,
+	stored, testsDir, verifyAt } from './chromium.mjs';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const testsDir = resolve(here, '..');
-const { chromium } = await import(join(testsDir, 'node_modules/playwright-core/index.mjs'));
-const jose = await import(join(testsDir, 'node_modules/jose/dist/node/esm/index.js'));
-
-const opts = { base: null, client: 'demo', out: join(testsDir, 'out'), mock: false,
-	email: 'alice@example.com', name: 'Alice Example' };
-for (let i = 2; i < process.argv.length; i++) {
-	const a = process.argv[i];
-	const val = () => process.argv[++i];
-	switch (a) {
-	case '--base': opts.base = val(); break;
-	case '--client': opts.client = val(); break;
-	case '--out': opts.out = val(); break;
-	case '--email': opts.email = val(); break;
-	case '--mock': opts.mock = true; break;
-	default:
-		process.stderr.write(`browser.mjs: unknown argument ${a}\n`);
-		process.exit(2);
-	}
-}
-if (!opts.base) {
-	process.stderr.write('usage: browser.mjs --base URL [--client C] [--out DIR] [--mock]\n');
-	process.exit(2);
-}
+const usage = usageOf('browser.mjs',
+    'usage: browser.mjs --base URL [--client C] [--out DIR] [--mock]');
+const opts = parseArgs(process.argv.slice(2),
+    { base: null, client: 'demo', out: join(testsDir, 'out'), mock: false,
+	email: 'alice@example.com', name: 'Alice Example' },
+    { '--base': 'base', '--client': 'client', '--out': 'out', '--email': 'email',
+	'--mock': 'mock' }, usage);
+if (!opts.base)
+	usage();
 const BASE = opts.base;
 const CLIENT = opts.client;
-const STORE_KEY = `ownauth:${BASE}:${CLIENT}`;
 const NAME = opts.mock ? 'browser(mock)' : 'browser';
-
-let passed = 0, failed = 0;
-function ok(d) {
-	passed++;
-	console.log(`ok ${passed + failed} - ${d}`);
-}
-function notOk(d) {
-	failed++;
-	console.log(`not ok ${passed + failed} - ${d}`);
-}
-function check(d, cond, detail) {
-	if (cond)
-		ok(d);
-	else
-		notOk(detail === undefined ? d : `${d}: ${detail}`);
-	return !!cond;
-}
-function eq(d, got, want) {
-	return check(d, got === want, `got ${JSON.stringify(got)}, want ${JSON.stringify(want)}`);
-}
-class Abort extends Error {}
-function must(d, cond, detail) {
-	if (!check(d, cond, detail))
-		throw new Abort(d);
-}
-
-function decode(token) {
-	try {
-		return JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString('utf8'));
-	} catch {
-		return null;
-	}
-}
 
 async function stats() {
 	if (!opts.mock)
@@ -119,29 +71,14 @@ function inPage(page, body, arg = {}) {
 	})();`), { client: CLIENT, extra: arg.extra || null, arg: arg.arg ?? null });
 }
 
-async function stored(page) {
-	return page.evaluate((k) => JSON.parse(localStorage.getItem(k) || 'null'), STORE_KEY);
-}
-
-async function ready(page) {
-	await page.waitForFunction(() => document.documentElement.dataset.ready === '1' &&
-	    ['signed-in', 'signed-out', 'error'].includes(document.getElementById('status').dataset.state));
-}
-
-async function state(page) {
-	return page.$eval('#status', (e) => e.dataset.state);
-}
+const ready = (page) => settled(page, ['signed-in', 'signed-out', 'error']);
 
 const tokenRequests = [];	// every request to /token seen by any page
 const pageErrors = [];
 
 function watch(page, label) {
 	page.on('console', (m) => {
-		// The invalid_grant answers this test provokes on purpose are
-		// logged by Chromium as failed loads of /token: not errors.
-		const at = m.location() && m.location().url ? new URL(m.location().url, BASE) : null;
-		if (m.type() === 'error' && !(at && at.pathname === '/token' &&
-		    /^Failed to load resource: .* 400 /.test(m.text())))
+		if (m.type() === 'error' && !provokedTokenError(m, BASE))
 			pageErrors.push(`${label} console: ${m.text()}`);
 	});
 	page.on('pageerror', (e) => pageErrors.push(`${label} pageerror: ${e.message}`));
@@ -175,24 +112,12 @@ async function signIn(page, email) {
 	page.on('request', onReq);
 	await page.click('#signin');
 	await devForm(page, email, 'Alice Example');
-	await page.waitForFunction(() => document.documentElement.dataset.ready === '1' &&
-	    ['signed-in', 'error'].includes(document.getElementById('status').dataset.state),
-	    null, { timeout: 15000 });
+	await settled(page, ['signed-in', 'error']);
 	page.off('request', onReq);
 	return authorizeUrls;
 }
 
-const profile = mkdtempSync('/tmp/oa-chromium-');
-let ctx = null;
-try {
-	ctx = await chromium.launchPersistentContext(profile, {
-		executablePath: '/usr/bin/chromium',
-		headless: true,
-		args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-			'--disable-background-networking', '--disable-component-update', '--disable-sync'],
-		viewport: { width: 900, height: 900 },
-	});
-	ctx.setDefaultTimeout(15000);
+await runInChromium(NAME, 15000, async (ctx) => {
 	const page = ctx.pages()[0] || await ctx.newPage();
 	watch(page, 'tab1');
 
@@ -231,22 +156,13 @@ try {
 	    await page.textContent('#status'));
 	const loc = new URL(page.url());
 	eq('the redirect URI shows no code/state/iss any more', `${loc.pathname}${loc.search}`, '/');
-	check('the code exchange sent the PKCE verifier', tokenRequests.some((b) => {
-		const f = new URLSearchParams(b);
-		return f.get('grant_type') === 'authorization_code' &&
-		    /^[A-Za-z0-9_~.-]{43,128}$/.test(f.get('code_verifier') || '');
-	}));
+	check('the code exchange sent the PKCE verifier', sentVerifier(tokenRequests));
 	eq('sign-in left no in-flight state in sessionStorage',
 	    await page.evaluate(() => Object.keys(sessionStorage).filter((k) => k.startsWith('ownauth:')).length), 0);
 
-	const rec1 = await stored(page);
+	const rec1 = await stored(page, BASE, CLIENT);
 	must('tokens stored', rec1 && typeof rec1.access_token === 'string' && rec1.refresh_token !== undefined);
-	let shown = null;
-	try {
-		shown = JSON.parse(await page.textContent('#claims'));
-	} catch {
-		shown = null;
-	}
+	const shown = await shownClaims(page);
 	must('#claims shows the decoded claims as JSON', shown && typeof shown === 'object');
 	const c1 = decode(rec1.access_token);
 	eq('#claims = the access token payload', JSON.stringify(shown), JSON.stringify(c1));
@@ -259,9 +175,7 @@ try {
 	    `iat ${c1.iat}, test started ${t0}`);
 	check('claim exp > iat', c1.exp > c1.iat);
 	try {
-		const jwks = jose.createRemoteJWKSet(new URL(`${BASE}/.well-known/jwks.json`));
-		const { payload, protectedHeader } = await jose.jwtVerify(rec1.access_token, jwks,
-		    { issuer: BASE, audience: CLIENT, algorithms: ['RS256', 'ES256', 'EdDSA'] });
+		const { payload, protectedHeader } = await verifyAt(BASE, CLIENT, rec1.access_token);
 		ok(`jose verifies the access token against the JWKS (${protectedHeader.alg}, kid ${protectedHeader.kid})`);
 		eq('verified sub = shown sub', payload.sub, shown.sub);
 		eq('header typ JWT', protectedHeader.typ, 'JWT');
@@ -277,24 +191,11 @@ try {
 	check('#expires counts down from the token lifetime',
 	    secs > 0 && secs <= c1.exp - c1.iat, `${secs} s, lifetime ${c1.exp - c1.iat} s`);
 	check('#expires text', /^expires in \d+ s$/.test(await page.textContent('#expires')));
-	mkdirSync(opts.out, { recursive: true });
-	const shot = join(opts.out, opts.mock ? 'signed-in-mock.png' : 'signed-in.png');
-	await page.screenshot({ path: shot, fullPage: true });
-	ok(`screenshot ${shot}`);
+	await screenshot(page, opts.out, opts.mock ? 'signed-in-mock.png' : 'signed-in.png');
 
 	// --- refresh ---
-	const jtiBefore = await page.$eval('#token-jti', (e) => e.dataset.jti);
-	eq('#token-jti shows the current token', jtiBefore, c1.jti);
-	await page.click('#refresh');
-	await page.waitForFunction((j) => {
-		const e = document.getElementById('token-jti');
-		return e.dataset.jti && e.dataset.jti !== j &&
-		    document.getElementById('status').dataset.state !== 'refreshing';
-	}, jtiBefore);
-	eq('after Refresh (force): still signed in', await state(page), 'signed-in');
-	const rec2 = await stored(page);
+	const rec2 = await forceRefresh(page, BASE, CLIENT, rec1);
 	const c2 = decode(rec2.access_token);
-	check('forced refresh: a different token string', rec2.access_token !== rec1.access_token);
 	check('forced refresh: a different jti, shown', c2.jti !== c1.jti &&
 	    (await page.$eval('#token-jti', (e) => e.dataset.jti)) === c2.jti);
 	check('forced refresh: iat not older', c2.iat >= c1.iat);
@@ -339,7 +240,7 @@ try {
 	// sent, then released together (without the lock both tabs then
 	// present the same refresh token to the server, concurrently).
 	async function race(label, extra, hold) {
-		const before = await stored(page);
+		const before = await stored(page, BASE, CLIENT);
 		const s0 = await stats();
 		const from = tokenRequests.length;
 		const held = [];
@@ -426,22 +327,16 @@ try {
 	}
 
 	// --- sign-out ---
-	const recOut = await stored(page);
+	const recOut = await stored(page, BASE, CLIENT);
 	await page.click('#signout');
-	await page.waitForFunction(() => document.getElementById('status').dataset.state === 'signed-out');
+	await signedOut(page);
 	ok('Sign out: tab 1 signed out');
-	eq('Sign out: tokens removed', await stored(page), null);
-	await page2.waitForFunction(() => document.getElementById('status').dataset.state === 'signed-out');
+	eq('Sign out: tokens removed', await stored(page, BASE, CLIENT), null);
+	await signedOut(page2);
 	ok('Sign out: tab 2 follows (storage event)');
 	check('Sign out: #signin shown again', await page2.isVisible('#signin'));
 	if (recOut.refresh_token) {
-		const r = await page.evaluate(async ([rt, cid]) => {
-			const res = await fetch('/token', { method: 'POST',
-				headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
-				body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: rt,
-					client_id: cid }).toString() });
-			return [res.status, await res.json().catch(() => null)];
-		}, [recOut.refresh_token, CLIENT]);
+		const r = await refreshGrant(page, recOut.refresh_token, CLIENT);
 		eq('Sign out revoked the refresh token: invalid_grant', r[1] && r[1].error, 'invalid_grant');
 		check('  with status 400', r[0] === 400, `status ${r[0]}`);
 	}
@@ -470,11 +365,11 @@ try {
 		});
 		db.close();
 		return true;
-	}, STORE_KEY);
+	}, storeKey(BASE, CLIENT));
 	check('tampered the stored refresh token', gone);
 	eq('refresh answered invalid_grant: fetchAccessToken() -> null',
 	    await inPage(page, 'return await auth.fetchAccessToken();'), null);
-	eq('... and the session is cleared', await stored(page), null);
+	eq('... and the session is cleared', await stored(page, BASE, CLIENT), null);
 	await page.reload();
 	await ready(page);
 	eq('... the page shows signed out', await state(page), 'signed-out');
@@ -505,7 +400,7 @@ try {
 		check(`${label}: refused with ${want}`, text.includes(want), text);
 		eq(`${label}: no token request`, tokenRequests.length, n0);
 		eq(`${label}: URL cleaned`, new URL(page.url()).search, '');
-		eq(`${label}: signed out`, await stored(page), null);
+		eq(`${label}: signed out`, await stored(page, BASE, CLIENT), null);
 	}
 	await forged('iss of another issuer (RFC 9207)',
 	    { code: 'B'.repeat(43), iss: 'http://evil.example' }, 'invalid_issuer');
@@ -515,13 +410,4 @@ try {
 	check('error description shown as text, not HTML', (await page.$('#status b')) === null);
 
 	eq('no console error or page error in any tab', pageErrors.join(' | '), '');
-} catch (e) {
-	if (!(e instanceof Abort))
-		notOk(`unexpected: ${e && e.stack ? e.stack : e}`);
-} finally {
-	if (ctx)
-		await ctx.close().catch(() => {});
-	rmSync(profile, { recursive: true, force: true });
-}
-console.log(`${NAME}: ${passed} passed, ${failed} failed`);
-process.exit(failed === 0 && passed > 0 ? 0 : 1);
+});

@@ -42,95 +42,32 @@
 // Prints "ok N - ..." / "not ok N - ..." lines; exits 1 on any failure.
 
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { parseArgs, usageOf } from '../upstream/serve.mjs';
+import { check, decode, eq, forceRefresh, must, notOk, ok, provokedTokenError, refreshGrant,
+	runInChromium, screenshot, sentVerifier, settled, shownClaims, signedOut, state, stored,
+	testsDir, verifyAt } from './chromium.mjs';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const testsDir = resolve(here, '..');
-const { chromium } = await import(join(testsDir, 'node_modules/playwright-core/index.mjs'));
-const jose = await import(join(testsDir, 'node_modules/jose/dist/node/esm/index.js'));
-
-const opts = { base: null, conf: null, cli: null, op: null, chooser: null,
-	chooserConf: null, provider: 'corp', client: 'demo', out: join(testsDir, 'out') };
-for (let i = 2; i < process.argv.length; i++) {
-	const a = process.argv[i];
-	const val = () => process.argv[++i];
-	switch (a) {
-	case '--base': opts.base = val(); break;
-	case '--conf': opts.conf = val(); break;
-	case '--cli': opts.cli = val(); break;
-	case '--op': opts.op = val(); break;
-	case '--chooser': opts.chooser = val(); break;
-	case '--chooser-conf': opts.chooserConf = val(); break;
-	case '--provider': opts.provider = val(); break;
-	case '--client': opts.client = val(); break;
-	case '--out': opts.out = val(); break;
-	default:
-		process.stderr.write(`upstream.mjs: unknown argument ${a}\n`);
-		process.exit(2);
-	}
-}
+const usage = usageOf('upstream.mjs', 'usage: upstream.mjs --base URL --conf FILE --cli PATH ' +
+    '--op URL [--chooser URL --chooser-conf FILE] [--provider P] [--client C] [--out DIR]');
+const opts = parseArgs(process.argv.slice(2),
+    { base: null, conf: null, cli: null, op: null, chooser: null, chooserConf: null,
+	provider: 'corp', client: 'demo', out: join(testsDir, 'out') },
+    { '--base': 'base', '--conf': 'conf', '--cli': 'cli', '--op': 'op', '--chooser': 'chooser',
+	'--chooser-conf': 'chooserConf', '--provider': 'provider', '--client': 'client',
+	'--out': 'out' }, usage);
 if (!opts.base || !opts.conf || !opts.cli || !opts.op ||
-    (opts.chooser !== null) !== (opts.chooserConf !== null)) {
-	process.stderr.write('usage: upstream.mjs --base URL --conf FILE --cli PATH --op URL ' +
-	    '[--chooser URL --chooser-conf FILE] [--provider P] [--client C] [--out DIR]\n');
-	process.exit(2);
-}
+    (opts.chooser !== null) !== (opts.chooserConf !== null))
+	usage();
 const CLIENT = opts.client;
 const PROVIDER = opts.provider;
 const OP = new URL(opts.op).origin;
-
-let passed = 0, failed = 0;
-function ok(d) {
-	passed++;
-	console.log(`ok ${passed + failed} - ${d}`);
-}
-function notOk(d) {
-	failed++;
-	console.log(`not ok ${passed + failed} - ${d}`);
-}
-function check(d, cond, detail) {
-	if (cond)
-		ok(d);
-	else
-		notOk(detail === undefined ? d : `${d}: ${detail}`);
-	return !!cond;
-}
-function eq(d, got, want) {
-	return check(d, got === want, `got ${JSON.stringify(got)}, want ${JSON.stringify(want)}`);
-}
-class Abort extends Error {}
-function must(d, cond, detail) {
-	if (!check(d, cond, detail))
-		throw new Abort(d);
-}
-
-function decode(token) {
-	try {
-		return JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString('utf8'));
-	} catch {
-		return null;
-	}
-}
 
 // ownauth CLI against one instance's config (JSON listings).
 function cli(conf, ...args) {
 	const out = execFileSync(opts.cli, ['-c', conf, ...args],
 	    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 20000 });
 	return JSON.parse(out);
-}
-
-const storeKey = (base) => `ownauth:${base}:${CLIENT}`;
-async function stored(page, base) {
-	return page.evaluate((k) => JSON.parse(localStorage.getItem(k) || 'null'), storeKey(base));
-}
-async function state(page) {
-	return page.$eval('#status', (e) => e.dataset.state);
-}
-async function settled(page, states) {
-	await page.waitForFunction((s) => document.documentElement.dataset.ready === '1' &&
-	    s.includes(document.getElementById('status').dataset.state), states, { timeout: 20000 });
 }
 
 // What the browser did, for every tab: navigations (redirect hops
@@ -146,11 +83,7 @@ function watch(page, label) {
 		// (refused below) and a favicon it does not have.
 		if (m.type() !== 'error' || !OURS.includes(new URL(page.url()).origin))
 			return;
-		// The invalid_grant this test provokes after sign-out is logged
-		// by Chromium as a failed load of /token: not an error.
-		const at = m.location() && m.location().url ? new URL(m.location().url, opts.base) : null;
-		if (!(at && at.pathname === '/token' &&
-		    /^Failed to load resource: .* 400 /.test(m.text())))
+		if (!provokedTokenError(m, opts.base))
 			pageErrors.push(`${label} console (${page.url()}): ${m.text()}`);
 	});
 	page.on('pageerror', (e) => pageErrors.push(`${label} pageerror: ${e.message}`));
@@ -203,9 +136,7 @@ function upstreamAuthz(from, base) {
 // verify(base, token): jose against {base}/.well-known/jwks.json.
 async function verify(label, base, token) {
 	try {
-		const jwks = jose.createRemoteJWKSet(new URL(`${base}/.well-known/jwks.json`));
-		const { payload, protectedHeader } = await jose.jwtVerify(token, jwks,
-		    { issuer: base, audience: CLIENT, algorithms: ['RS256', 'ES256', 'EdDSA'] });
+		const { payload, protectedHeader } = await verifyAt(base, CLIENT, token);
 		ok(`${label}: jose verifies it against the JWKS (${protectedHeader.alg}, iss, aud)`);
 		return payload;
 	} catch (e) {
@@ -224,17 +155,7 @@ function storeUser(conf, email) {
 	return { list, user: cli(conf, 'users', 'show', mine[0].id, '--json') };
 }
 
-const profile = mkdtempSync('/tmp/oa-chromium-');
-let ctx = null;
-try {
-	ctx = await chromium.launchPersistentContext(profile, {
-		executablePath: '/usr/bin/chromium',
-		headless: true,
-		args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-			'--disable-background-networking', '--disable-component-update', '--disable-sync'],
-		viewport: { width: 900, height: 900 },
-	});
-	ctx.setDefaultTimeout(20000);
+await runInChromium('upstream', 20000, async (ctx) => {
 	// Tests talk to 127.0.0.1 only: anything else (the OP's dev pages
 	// link a Google web font) is refused in the browser.
 	const outside = [];
@@ -302,20 +223,11 @@ try {
 	    back.searchParams.get('iss') === BASE, back && back.search);
 	const loc = new URL(page.url());
 	eq('the page URL holds no code/state/iss any more', `${loc.pathname}${loc.search}`, '/');
-	check('the code exchange at /token sent the PKCE verifier', tokenRequests.some((b) => {
-		const f = new URLSearchParams(b);
-		return f.get('grant_type') === 'authorization_code' &&
-		    /^[A-Za-z0-9_~.-]{43,128}$/.test(f.get('code_verifier') || '');
-	}));
+	check('the code exchange at /token sent the PKCE verifier', sentVerifier(tokenRequests));
 
-	const rec1 = await stored(page, BASE);
+	const rec1 = await stored(page, BASE, CLIENT);
 	must('tokens stored by ownauth.js', rec1 && typeof rec1.access_token === 'string');
-	let shown = null;
-	try {
-		shown = JSON.parse(await page.textContent('#claims'));
-	} catch {
-		shown = null;
-	}
+	const shown = await shownClaims(page);
 	must('#claims shows the claims as JSON', shown && typeof shown === 'object');
 	const c1 = decode(rec1.access_token);
 	eq('#claims = the access token payload', JSON.stringify(shown), JSON.stringify(c1));
@@ -351,24 +263,11 @@ try {
 		eq('users show: one live session', s1.user.sessions && s1.user.sessions.live, 1);
 	}
 
-	mkdirSync(opts.out, { recursive: true });
-	const shot = join(opts.out, 'signed-in-upstream.png');
-	await page.screenshot({ path: shot, fullPage: true });
-	ok(`screenshot ${shot}`);
+	await screenshot(page, opts.out, 'signed-in-upstream.png');
 
 	// --- forced refresh ---
-	const jtiBefore = await page.$eval('#token-jti', (e) => e.dataset.jti);
-	eq('#token-jti shows the current token', jtiBefore, c1.jti);
-	await page.click('#refresh');
-	await page.waitForFunction((j) => {
-		const e = document.getElementById('token-jti');
-		return e.dataset.jti && e.dataset.jti !== j &&
-		    document.getElementById('status').dataset.state !== 'refreshing';
-	}, jtiBefore);
-	eq('after Refresh (force): still signed in', await state(page), 'signed-in');
-	const rec2 = await stored(page, BASE);
+	const rec2 = await forceRefresh(page, BASE, CLIENT, rec1);
 	const c2 = decode(rec2.access_token);
-	check('forced refresh: a different token string', rec2.access_token !== rec1.access_token);
 	check('forced refresh: a different jti', c2.jti !== c1.jti);
 	eq('forced refresh: same session (sid)', c2.sid, c1.sid);
 	eq('forced refresh: same user', c2.sub, c1.sub);
@@ -378,17 +277,11 @@ try {
 
 	// --- sign-out ---
 	await page.click('#signout');
-	await page.waitForFunction(() => document.getElementById('status').dataset.state === 'signed-out');
+	await signedOut(page);
 	ok('Sign out: signed out');
-	eq('Sign out: tokens removed', await stored(page, BASE), null);
+	eq('Sign out: tokens removed', await stored(page, BASE, CLIENT), null);
 	check('Sign out: #signin shown again', await page.isVisible('#signin'));
-	const r = await page.evaluate(async ([rt, cid]) => {
-		const res = await fetch('/token', { method: 'POST',
-			headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
-			body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: rt,
-				client_id: cid }).toString() });
-		return [res.status, await res.json().catch(() => null)];
-	}, [rec2.refresh_token, CLIENT]);
+	const r = await refreshGrant(page, rec2.refresh_token, CLIENT);
 	eq('Sign out revoked the refresh token: 400 invalid_grant', `${r[0]} ${r[1] && r[1].error}`,
 	    '400 invalid_grant');
 	const s2 = storeUser(opts.conf, EMAIL);
@@ -404,14 +297,14 @@ try {
 	check('second sign-in: the OP asked nothing (no login or consent page)',
 	    again.some((u) => u.origin === OP) && !again.some((u) => u.origin === OP &&
 		u.pathname.includes('/interaction/')), again.map((u) => u.pathname).join(' '));
-	const c3 = decode((await stored(page, BASE)).access_token);
+	const c3 = decode((await stored(page, BASE, CLIENT)).access_token);
 	eq('second sign-in: the same ownauth user (provider + subject)', c3.sub, c1.sub);
 	check('second sign-in: a new session', c3.sid !== c1.sid);
 	const s3 = storeUser(opts.conf, EMAIL);
 	eq('store: still one user, one identity', s3.list.length + ':' +
 	    (s3.user ? s3.user.identities.length : '?'), '1:1');
 	await page.click('#signout');
-	await page.waitForFunction(() => document.getElementById('status').dataset.state === 'signed-out');
+	await signedOut(page);
 	ok('signed out again');
 
 	// --- the OP's consent cancelled: access_denied, signed out ---
@@ -430,7 +323,7 @@ try {
 	check('callback.fcgi passed error=access_denied to the page (with state and iss)',
 	    denied && denied.searchParams.has('state') && denied.searchParams.get('iss') === BASE,
 	    navs.slice(from).map(String).join(' '));
-	eq('consent cancelled: signed out (nothing stored)', await stored(page, BASE), null);
+	eq('consent cancelled: signed out (nothing stored)', await stored(page, BASE, CLIENT), null);
 	check('consent cancelled: #signin shown', await page.isVisible('#signin'));
 	eq('consent cancelled: no call to /token', tokenRequests.length, nTok);
 	eq('consent cancelled: URL cleaned', new URL(page.url()).search, '');
@@ -461,7 +354,7 @@ try {
 		const ch = navs.slice(from).find((u) => u.origin === OP && u.searchParams.has('client_id'));
 		eq('chooser: upstream redirect_uri of that issuer', ch && ch.searchParams.get('redirect_uri'),
 		    `${CB}/oauth/${PROVIDER}/callback`);
-		const rc = await stored(page, CB);
+		const rc = await stored(page, CB, CLIENT);
 		const cc = decode(rc.access_token);
 		eq('chooser: #claims email from the OP', JSON.parse(await page.textContent('#claims')).email,
 		    'erin@example.test');
@@ -472,7 +365,7 @@ try {
 		    JSON.stringify([[PROVIDER, 'erin']]));
 		eq('chooser: users show id = sub', sc.user && sc.user.id, cc.sub);
 		await page.click('#signout');
-		await page.waitForFunction(() => document.getElementById('status').dataset.state === 'signed-out');
+		await signedOut(page);
 		ok('chooser: signed out');
 	}
 
@@ -480,13 +373,4 @@ try {
 	    pageErrors.join(' | '), '');
 	check('nothing but the OP\'s web font asked for outside 127.0.0.1',
 	    outside.every((u) => new URL(u).hostname === 'fonts.googleapis.com'), outside.join(' '));
-} catch (e) {
-	if (!(e instanceof Abort))
-		notOk(`unexpected: ${e && e.stack ? e.stack : e}`);
-} finally {
-	if (ctx)
-		await ctx.close().catch(() => {});
-	rmSync(profile, { recursive: true, force: true });
-}
-console.log(`upstream: ${passed} passed, ${failed} failed`);
-process.exit(failed === 0 && passed > 0 ? 0 : 1);
+});

@@ -18,59 +18,17 @@ T=$(cd "$T" && pwd -P)
 trap 'rm -rf "$T"' EXIT
 unset OWNAUTH_CONF
 
-nfail=0
-nok=0
+# The quiet checks (fail, pass, show, want, has, hasnt, py) are lib.sh's
+# oa_tally_checks. lib.sh turns pipefail on; this script's pipelines are
+# written without it.
+. "$HERE/lib.sh"
+set +o pipefail
+oa_tally_checks
 nconvex=0
-fail() {
-	echo "FAIL: $*" >&2
-	nfail=$((nfail + 1))
-}
-pass() {
-	nok=$((nok + 1))
-}
-show() {
-	sed 's/^/  | /' "$T/out" >&2
-	sed 's/^/  ! /' "$T/err" >&2
-}
-# want DESC RC CMD...: runs CMD, output in $T/out and $T/err.
-want() {
-	local desc=$1 rc_want=$2
-	shift 2
-	"$@" >"$T/out" 2>"$T/err"
-	rc=$?
-	if [ "$rc" -ne "$rc_want" ]; then
-		fail "$desc: exit $rc, want $rc_want"
-		show
-	else
-		pass
-	fi
-}
-# has FILE REGEX DESC / hasnt FILE REGEX DESC
-has() {
-	if grep -Eq -- "$2" "$1"; then pass; else
-		fail "$3: no /$2/ in $(basename "$1")"
-		show
-	fi
-}
-hasnt() {
-	if grep -Eq -- "$2" "$1"; then
-		fail "$3: /$2/ in $(basename "$1")"
-		show
-	else pass; fi
-}
 mode_is() {
 	local m
 	m=$(stat -c %a "$1" 2>/dev/null)
 	if [ "$m" = "$2" ]; then pass; else fail "mode of $1 is $m, want $2"; fi
-}
-# py DESC CODE ARGS...: a Python assertion (exit 0 = pass).
-py() {
-	local desc=$1
-	shift
-	if "$PY" -c "$@" >"$T/py.out" 2>&1; then pass; else
-		fail "$desc"
-		sed 's/^/  py| /' "$T/py.out" >&2
-	fi
 }
 # Sets a key's created/activates (KID.json in keys_dir) to now - AGE:
 # a key made AGE seconds ago, without waiting.

@@ -49,56 +49,14 @@ unset OWNAUTH_CONF
 printf 'leak:libdb-5.3.so\n' >"$T/lsan.supp"
 export LSAN_OPTIONS="${LSAN_OPTIONS:+$LSAN_OPTIONS:}suppressions=$T/lsan.supp"
 
-nfail=0
-nok=0
-fail() {
-	echo "FAIL: $*" >&2
-	nfail=$((nfail + 1))
-}
-pass() {
-	nok=$((nok + 1))
-}
-show() {
-	sed 's/^/  | /' "$T/out" >&2
-	sed 's/^/  ! /' "$T/err" >&2
-}
-# want DESC RC CMD...: runs CMD, output in $T/out and $T/err.
-want() {
-	local desc=$1 rc_want=$2
-	shift 2
-	"$@" >"$T/out" 2>"$T/err"
-	rc=$?
-	if [ "$rc" -ne "$rc_want" ]; then
-		fail "$desc: exit $rc, want $rc_want"
-		show
-	else
-		pass
-	fi
-}
-# has FILE REGEX DESC / hasnt FILE REGEX DESC
-has() {
-	if grep -Eq -- "$2" "$1"; then pass; else
-		fail "$3: no /$2/ in $(basename "$1")"
-		show
-	fi
-}
-hasnt() {
-	if grep -Eq -- "$2" "$1"; then
-		fail "$3: /$2/ in $(basename "$1")"
-		show
-	else pass; fi
-}
+# The quiet checks (fail, pass, show, want, has, hasnt, py) are lib.sh's
+# oa_tally_checks. lib.sh turns pipefail on; this script's pipelines are
+# written without it.
+. "$(dirname "$0")/lib.sh"
+set +o pipefail
+oa_tally_checks
 eq() {
 	if [ "$2" = "$3" ]; then pass; else fail "$1: got '$2', want '$3'"; fi
-}
-# py DESC CODE ARGS...: a Python assertion (exit 0 = pass).
-py() {
-	local desc=$1
-	shift
-	if "$PY" -c "$@" >"$T/py.out" 2>&1; then pass; else
-		fail "$desc"
-		sed 's/^/  py| /' "$T/py.out" >&2
-	fi
 }
 # jget FILE EXPR: a value of the JSON in FILE (EXPR on d), printed.
 jget() {

@@ -60,6 +60,67 @@ expect_match() {
 	fi
 }
 
+# oa_tally_checks: the quiet checks of the scripts that print only their
+# failures and a count at the end (cli.sh, cli_store.sh), in place of ok
+# and fail above. Sets nok=0 nfail=0 and defines:
+#   fail MSG          "FAIL: MSG" on stderr, counted in nfail
+#   pass              counted in nok
+#   show              $T/out and $T/err, indented, on stderr
+#   want DESC RC CMD...   runs CMD (output in $T/out and $T/err): passes
+#                     when it exits RC (its exit code is left in $rc)
+#   has FILE REGEX DESC / hasnt FILE REGEX DESC   grep -E in FILE
+#   py DESC CODE ARGS...  a Python assertion ($PY -c CODE ARGS, exit 0 =
+#                     pass; its output in $T/py.out)
+# $T (the script's temp dir) and $PY are the caller's. The script ends
+# with: echo "NAME: $nok checks passed, $nfail failed"; [ "$nfail" -eq 0 ]
+oa_tally_checks() {
+	nfail=0
+	nok=0
+	fail() {
+		echo "FAIL: $*" >&2
+		nfail=$((nfail + 1))
+	}
+	pass() {
+		nok=$((nok + 1))
+	}
+	show() {
+		sed 's/^/  | /' "$T/out" >&2
+		sed 's/^/  ! /' "$T/err" >&2
+	}
+	want() {
+		local desc=$1 rc_want=$2
+		shift 2
+		"$@" >"$T/out" 2>"$T/err"
+		rc=$?
+		if [ "$rc" -ne "$rc_want" ]; then
+			fail "$desc: exit $rc, want $rc_want"
+			show
+		else
+			pass
+		fi
+	}
+	has() {
+		if grep -Eq -- "$2" "$1"; then pass; else
+			fail "$3: no /$2/ in $(basename "$1")"
+			show
+		fi
+	}
+	hasnt() {
+		if grep -Eq -- "$2" "$1"; then
+			fail "$3: /$2/ in $(basename "$1")"
+			show
+		else pass; fi
+	}
+	py() {
+		local desc=$1
+		shift
+		if "$PY" -c "$@" >"$T/py.out" 2>&1; then pass; else
+			fail "$desc"
+			sed 's/^/  py| /' "$T/py.out" >&2
+		fi
+	}
+}
+
 # Stops everything, prints the count and exits (1 when anything failed).
 oa_done() {
 	echo "$OA_NAME: $OA_PASS passed, $OA_FAIL failed"
@@ -195,6 +256,20 @@ oa_pick_port() {
 			echo "$p"
 			return 0
 		fi
+	done
+	return 1
+}
+
+# oa_pick_other PORT...: a free port (oa_pick_port) none of PORT... is:
+# a server started on port 0 could be given a port picked for another
+# server that has not bound it yet.
+oa_pick_other() {
+	local p i
+	for i in $(seq 1 20); do
+		p=$(oa_pick_port) || return 1
+		case " $* " in *" $p "*) continue ;; esac
+		echo "$p"
+		return 0
 	done
 	return 1
 }
@@ -365,6 +440,27 @@ oa_stop_pid() {
 		sleep 0.05
 	done
 	return 0
+}
+
+# oa_node_start NAME SCRIPT ARGS...: starts `node SCRIPT ARGS...` (a server
+# that prints "READY PORT" on stdout once listening, like tests/upstream/*)
+# with its stdout in $OA_TMP/NAME.out and stderr in $OA_TMP/NAME.log,
+# stopped at exit; waits for the READY line (20 s deadline). Sets
+# NODE_PORT and NODE_PID. Dies (its log shown) when it exits first or is
+# not ready in time.
+oa_node_start() {
+	local name=$1 script=$2 deadline
+	shift 2
+	node "$script" "$@" >"$OA_TMP/$name.out" 2>"$OA_TMP/$name.log" &
+	NODE_PID=$!
+	oa_on_exit "oa_stop_pid $NODE_PID"
+	deadline=$((SECONDS + 20))
+	while ! grep -q '^READY [0-9]' "$OA_TMP/$name.out" 2>/dev/null; do
+		oa_alive "$NODE_PID" || { cat "$OA_TMP/$name.log"; oa_die "$script exited at start"; }
+		[ "$SECONDS" -lt "$deadline" ] || oa_die "$script not ready after 20 s"
+		sleep 0.05
+	done
+	NODE_PORT=$(sed -n 's/^READY \([0-9]*\)$/\1/p' "$OA_TMP/$name.out" | head -n 1)
 }
 
 # oa_ident PID: PID:STARTTIME (field 22 of /proc/PID/stat), which tells a

@@ -52,35 +52,6 @@ ENC_CB=$(jq -rn --arg u "$CB_WEB" '$u|@uri')
 
 # --- helpers ---------------------------------------------------------------
 
-# pick_other PORT...: a free port none of PORT... is.
-pick_other() {
-	local p i
-	for i in $(seq 1 20); do
-		p=$(oa_pick_port) || return 1
-		case " $* " in *" $p "*) continue ;; esac
-		echo "$p"
-		return 0
-	done
-	return 1
-}
-
-# start_node NAME SCRIPT ARGS...: a node server that prints "READY PORT";
-# waits for it (20 s deadline); sets NODE_PORT.
-start_node() {
-	local name=$1 script=$2 pid deadline
-	shift 2
-	node "$script" "$@" >"$OA_TMP/$name.out" 2>"$OA_TMP/$name.log" &
-	pid=$!
-	oa_on_exit "oa_stop_pid $pid"
-	deadline=$((SECONDS + 20))
-	while ! grep -q '^READY [0-9]' "$OA_TMP/$name.out" 2>/dev/null; do
-		oa_alive "$pid" || { cat "$OA_TMP/$name.log"; oa_die "$script exited at start"; }
-		[ "$SECONDS" -lt "$deadline" ] || oa_die "$script not ready after 20 s"
-		sleep 0.05
-	done
-	NODE_PORT=$(sed -n 's/^READY \([0-9]*\)$/\1/p' "$OA_TMP/$name.out" | head -n 1)
-}
-
 # A recording reverse proxy: every request is forwarded to TARGET (same
 # path and query, same headers but Host), and one JSON line per exchange
 # (request headers and body, response status and body) is appended to
@@ -221,13 +192,13 @@ form() {
 
 # --- upstream: oidc-provider behind the recording proxy ------------------------
 
-opp=$(pick_other "$port") && pxp=$(pick_other "$port" "$opp") || oa_die "no free ports"
+opp=$(oa_pick_other "$port") && pxp=$(oa_pick_other "$port" "$opp") || oa_die "no free ports"
 OP_SECRET=$(openssl rand -hex 24)
-start_node op "$OA_SRC/tests/upstream/op.mjs" --port "$opp" --client-id op-client \
+oa_node_start op "$OA_SRC/tests/upstream/op.mjs" --port "$opp" --client-id op-client \
     --client-secret "$OP_SECRET" --redirect-uri "$ISS/oauth/op/callback"
 OP="http://127.0.0.1:$NODE_PORT"
 CAPTURE="$OA_TMP/upstream-token.jsonl"
-start_node proxy "$OA_TMP/proxy.mjs" "$pxp" "$OP" "$CAPTURE"
+oa_node_start proxy "$OA_TMP/proxy.mjs" "$pxp" "$OP" "$CAPTURE"
 PROXY="http://127.0.0.1:$NODE_PORT"
 ok "upstream OP at $OP, its token endpoint through the proxy at $PROXY"
 

@@ -100,21 +100,9 @@ if (cmd === 'loc') {
 EOF
 tjs() { node "$OA_TMP/t.mjs" "$@"; }
 
-# start_node NAME SCRIPT ARGS...: a tests/upstream server; waits (10 s
-# deadline) for its "READY PORT" line; sets NODE_PORT.
+# start_node NAME SCRIPT ARGS...: oa_node_start of tests/upstream/SCRIPT.
 start_node() {
-	local name=$1 script=$2 pid deadline
-	shift 2
-	node "$OA_SRC/tests/upstream/$script" "$@" >"$OA_TMP/$name.out" 2>"$OA_TMP/$name.log" &
-	pid=$!
-	oa_on_exit "oa_stop_pid $pid"
-	deadline=$((SECONDS + 20))
-	while ! grep -q '^READY [0-9]' "$OA_TMP/$name.out" 2>/dev/null; do
-		oa_alive "$pid" || { cat "$OA_TMP/$name.log"; oa_die "$script exited at start"; }
-		[ "$SECONDS" -lt "$deadline" ] || oa_die "$script not ready after 20 s"
-		sleep 0.05
-	done
-	NODE_PORT=$(sed -n 's/^READY \([0-9]*\)$/\1/p' "$OA_TMP/$name.out" | head -n 1)
+	oa_node_start "$1" "$OA_SRC/tests/upstream/$2" "${@:3}"
 }
 
 # routes JSON: replaces routes of the fake upstream.
@@ -203,19 +191,9 @@ dump_users() { "$OA_DUMP" -c "$1" users; }
 # --- upstreams --------------------------------------------------------------
 # Ports picked here, all different (an upstream on port 0 could be given
 # the port lighttpd is about to take).
-pick_other() {
-	local p i
-	for i in $(seq 1 20); do
-		p=$(oa_pick_port) || return 1
-		case " $* " in *" $p "*) continue ;; esac
-		echo "$p"
-		return 0
-	done
-	return 1
-}
-opp=$(pick_other "$port") && ghp=$(pick_other "$port" "$opp") &&
-    fkp=$(pick_other "$port" "$opp" "$ghp") && DEAD=$(pick_other "$port" "$opp" "$ghp" "$fkp") ||
-    oa_die "no free ports"
+opp=$(oa_pick_other "$port") && ghp=$(oa_pick_other "$port" "$opp") &&
+    fkp=$(oa_pick_other "$port" "$opp" "$ghp") &&
+    DEAD=$(oa_pick_other "$port" "$opp" "$ghp" "$fkp") || oa_die "no free ports"
 start_node op op.mjs --port "$opp" --client-id op-client --client-secret op-secret \
     --redirect-uri "$ISS/oauth/op/callback" --redirect-uri "$ISSC/oauth/op/callback"
 OP="http://127.0.0.1:$NODE_PORT"

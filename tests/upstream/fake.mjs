@@ -40,39 +40,16 @@
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
+import { listen, parseArgs, portOk, quietStdout, usageOf } from './serve.mjs';
 
-// stdout carries the READY line only, and the test harness may stop
-// reading it after that: everything else (oidc-provider's own notices
-// included) goes to stderr, and a closed stdout is not fatal.
-console.log = console.info = console.warn = console.error;
-process.stdout.on('error', () => {});
-
-function usage(msg) {
-	if (msg) process.stderr.write(`fake.mjs: ${msg}\n`);
-	process.stderr.write('usage: fake.mjs [--port P] [--routes FILE.json] ' +
-	    '[--tls-cert CERT --tls-key KEY]\n');
-	process.exit(2);
-}
-
-const opts = { port: 0, routes: null, cert: null, key: null, quiet: false };
-const argv = process.argv.slice(2);
-for (let i = 0; i < argv.length; i++) {
-	const a = argv[i];
-	const val = () => {
-		if (i + 1 >= argv.length) usage(`${a} needs a value`);
-		return argv[++i];
-	};
-	switch (a) {
-	case '--port': opts.port = Number(val()); break;
-	case '--routes': opts.routes = val(); break;
-	case '--tls-cert': opts.cert = val(); break;
-	case '--tls-key': opts.key = val(); break;
-	case '-q': case '--quiet': opts.quiet = true; break;
-	case '-h': case '--help': usage(); break;
-	default: usage(`unknown argument ${a}`);
-	}
-}
-if (!Number.isInteger(opts.port) || opts.port < 0 || opts.port > 65535)
+quietStdout();
+const usage = usageOf('fake.mjs', 'usage: fake.mjs [--port P] [--routes FILE.json] ' +
+    '[--tls-cert CERT --tls-key KEY]');
+const opts = parseArgs(process.argv.slice(2),
+    { port: 0, routes: null, cert: null, key: null, quiet: false },
+    { '--port': 'port', '--routes': 'routes', '--tls-cert': 'cert', '--tls-key': 'key',
+	'-q': 'quiet', '--quiet': 'quiet' }, usage);
+if (!portOk(opts.port))
 	usage('bad --port');
 if ((opts.cert === null) !== (opts.key === null))
 	usage('--tls-cert and --tls-key go together');
@@ -251,10 +228,5 @@ const server = opts.cert ?
     https.createServer({ cert: readFileSync(opts.cert), key: readFileSync(opts.key) }, onRequest) :
     http.createServer(onRequest);
 server.on('clientError', (_e, sock) => sock.destroy());
-server.listen(opts.port, '127.0.0.1', () => {
-	log(`listening on ${opts.cert ? 'https' : 'http'}://127.0.0.1:${server.address().port}`);
-	process.stdout.write(`READY ${server.address().port}\n`);
-});
-
-for (const sig of ['SIGTERM', 'SIGINT'])
-	process.on(sig, () => process.exit(0));
+listen(server, opts.port, (port) =>
+    log(`listening on ${opts.cert ? 'https' : 'http'}://127.0.0.1:${port}`));

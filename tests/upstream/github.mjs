@@ -35,40 +35,17 @@
 
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
+import { listen, parseArgs, portOk, quietStdout, usageOf } from './serve.mjs';
 
-// stdout carries the READY line only, and the test harness may stop
-// reading it after that: everything else (oidc-provider's own notices
-// included) goes to stderr, and a closed stdout is not fatal.
-console.log = console.info = console.warn = console.error;
-process.stdout.on('error', () => {});
-
-function usage(msg) {
-	if (msg) process.stderr.write(`github.mjs: ${msg}\n`);
-	process.stderr.write('usage: github.mjs [--port P] [--client-id X] ' +
-	    '[--client-secret Y] [--redirect-uri URI]... [--user LOGIN]\n');
-	process.exit(2);
-}
-
-const opts = { port: 0, clientId: 'gh-client', clientSecret: 'gh-secret',
-	redirectUris: [], user: 'octocat' };
-const argv = process.argv.slice(2);
-for (let i = 0; i < argv.length; i++) {
-	const a = argv[i];
-	const val = () => {
-		if (i + 1 >= argv.length) usage(`${a} needs a value`);
-		return argv[++i];
-	};
-	switch (a) {
-	case '--port': opts.port = Number(val()); break;
-	case '--client-id': opts.clientId = val(); break;
-	case '--client-secret': opts.clientSecret = val(); break;
-	case '--redirect-uri': opts.redirectUris.push(val()); break;
-	case '--user': opts.user = val(); break;
-	case '-h': case '--help': usage(); break;
-	default: usage(`unknown argument ${a}`);
-	}
-}
-if (!Number.isInteger(opts.port) || opts.port < 0 || opts.port > 65535)
+quietStdout();
+const usage = usageOf('github.mjs', 'usage: github.mjs [--port P] [--client-id X] ' +
+    '[--client-secret Y] [--redirect-uri URI]... [--user LOGIN]');
+const opts = parseArgs(process.argv.slice(2),
+    { port: 0, clientId: 'gh-client', clientSecret: 'gh-secret', redirectUris: [],
+	user: 'octocat' },
+    { '--port': 'port', '--client-id': 'clientId', '--client-secret': 'clientSecret',
+	'--redirect-uri': 'redirectUris', '--user': 'user' }, usage);
+if (!portOk(opts.port))
 	usage('bad --port');
 
 function log(msg) {
@@ -254,11 +231,7 @@ const server = http.createServer((req, res) => {
 	req.on('data', (c) => chunks.push(c));
 	req.on('end', () => handle(req, res, Buffer.concat(chunks).toString('utf8')));
 });
-server.listen(opts.port, '127.0.0.1', () => {
-	base = `http://127.0.0.1:${server.address().port}`;
+listen(server, opts.port, (port) => {
+	base = `http://127.0.0.1:${port}`;
 	log(`listening on ${base}, client ${opts.clientId}`);
-	process.stdout.write(`READY ${server.address().port}\n`);
 });
-
-for (const sig of ['SIGTERM', 'SIGINT'])
-	process.on(sig, () => process.exit(0));

@@ -37,43 +37,19 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import http from 'node:http';
 import Provider from 'oidc-provider';
+import { listen, parseArgs, portOk, quietStdout, usageOf } from './serve.mjs';
 
-// stdout carries the READY line only, and the test harness may stop
-// reading it after that: everything else (oidc-provider's own notices
-// included) goes to stderr, and a closed stdout is not fatal.
-console.log = console.info = console.warn = console.error;
-process.stdout.on('error', () => {});
-
-function usage(msg) {
-	if (msg) process.stderr.write(`op.mjs: ${msg}\n`);
-	process.stderr.write('usage: op.mjs [--port P] [--issuer URL] --client-id X ' +
-	    '--client-secret Y --redirect-uri URI [--redirect-uri URI2] ' +
-	    '[--auth-method client_secret_basic|client_secret_post] [--alg RS256|ES256]\n');
-	process.exit(2);
-}
-
-const opts = { port: 0, issuer: null, clientId: null, clientSecret: null,
-	redirectUris: [], authMethod: 'client_secret_basic', alg: 'RS256' };
-const argv = process.argv.slice(2);
-for (let i = 0; i < argv.length; i++) {
-	const a = argv[i];
-	const val = () => {
-		if (i + 1 >= argv.length) usage(`${a} needs a value`);
-		return argv[++i];
-	};
-	switch (a) {
-	case '--port': opts.port = Number(val()); break;
-	case '--issuer': opts.issuer = val(); break;
-	case '--client-id': opts.clientId = val(); break;
-	case '--client-secret': opts.clientSecret = val(); break;
-	case '--redirect-uri': opts.redirectUris.push(val()); break;
-	case '--auth-method': opts.authMethod = val(); break;
-	case '--alg': opts.alg = val(); break;
-	case '-h': case '--help': usage(); break;
-	default: usage(`unknown argument ${a}`);
-	}
-}
-if (!Number.isInteger(opts.port) || opts.port < 0 || opts.port > 65535)
+quietStdout();
+const usage = usageOf('op.mjs', 'usage: op.mjs [--port P] [--issuer URL] --client-id X ' +
+    '--client-secret Y --redirect-uri URI [--redirect-uri URI2] ' +
+    '[--auth-method client_secret_basic|client_secret_post] [--alg RS256|ES256]');
+const opts = parseArgs(process.argv.slice(2),
+    { port: 0, issuer: null, clientId: null, clientSecret: null, redirectUris: [],
+	authMethod: 'client_secret_basic', alg: 'RS256' },
+    { '--port': 'port', '--issuer': 'issuer', '--client-id': 'clientId',
+	'--client-secret': 'clientSecret', '--redirect-uri': 'redirectUris',
+	'--auth-method': 'authMethod', '--alg': 'alg' }, usage);
+if (!portOk(opts.port))
 	usage('bad --port');
 if (!opts.clientId || !opts.clientSecret || opts.redirectUris.length === 0)
 	usage('--client-id, --client-secret and --redirect-uri are required');
@@ -123,8 +99,7 @@ const server = http.createServer((req, res) => {
 	handler(req, res);
 });
 
-server.listen(opts.port, '127.0.0.1', () => {
-	const port = server.address().port;
+listen(server, opts.port, (port) => {
 	const issuer = opts.issuer ?? `http://127.0.0.1:${port}`;
 	const provider = new Provider(issuer, {
 		clients: [{
@@ -165,8 +140,4 @@ server.listen(opts.port, '127.0.0.1', () => {
 	    `${err.message}` + (err.error_description ? ` (${err.error_description})` : '')));
 	handler = provider.callback();
 	log(`issuer ${issuer}, client ${opts.clientId} (${opts.authMethod}, ${opts.alg})`);
-	process.stdout.write(`READY ${port}\n`);
 });
-
-for (const sig of ['SIGTERM', 'SIGINT'])
-	process.on(sig, () => process.exit(0));

@@ -30,28 +30,12 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import http from 'node:http';
 import Provider from 'oidc-provider';
+import { listen, parseArgs, portOk, quietStdout, usageOf } from './serve.mjs';
 
-console.log = console.info = console.warn = console.error;
-process.stdout.on('error', () => {});
-
-function usage(msg) {
-	if (msg) process.stderr.write(`peer.mjs: ${msg}\n`);
-	process.stderr.write('usage: peer.mjs [--port P]\n');
-	process.exit(2);
-}
-
-let port = 0;
-const argv = process.argv.slice(2);
-for (let i = 0; i < argv.length; i++) {
-	switch (argv[i]) {
-	case '--port':
-		if (i + 1 >= argv.length) usage('--port needs a value');
-		port = Number(argv[++i]);
-		break;
-	default: usage(`unknown argument ${argv[i]}`);
-	}
-}
-if (!Number.isInteger(port) || port < 0 || port > 65535) usage('bad --port');
+quietStdout();
+const usage = usageOf('peer.mjs', 'usage: peer.mjs [--port P]');
+const { port } = parseArgs(process.argv.slice(2), { port: 0 }, { '--port': 'port' }, usage);
+if (!portOk(port)) usage('bad --port');
 
 const CLIENT = 'bench';
 const SCOPE = 'openid offline_access email profile';
@@ -171,8 +155,7 @@ const server = http.createServer((req, res) => {
 	handler(req, res);
 });
 
-server.listen(port, '127.0.0.1', () => {
-	const p = server.address().port;
+listen(server, port, (p) => {
 	const issuer = `http://127.0.0.1:${p}`;
 	provider = new Provider(issuer, {
 		adapter: MapAdapter,
@@ -225,8 +208,4 @@ server.listen(port, '127.0.0.1', () => {
 	    (err.error_description ? ` (${err.error_description})` : '')));
 	handler = provider.callback();
 	log(`issuer ${issuer}, client ${CLIENT}, oidc-provider with a Map adapter`);
-	process.stdout.write(`READY ${p}\n`);
 });
-
-for (const sig of ['SIGTERM', 'SIGINT'])
-	process.on(sig, () => process.exit(0));
