@@ -37,17 +37,7 @@ rm -f "$OUT/signed-in-upstream.png"
 
 # --- ports: three different ones (the OP's is chosen here, not by the
 # kernel, so that it cannot take a port picked for lighttpd) -------------
-pick_other() {
-	local p
-	for _ in $(seq 1 20); do
-		p=$(oa_pick_port) || return 1
-		case " $* " in *" $p "*) continue ;; esac
-		echo "$p"
-		return 0
-	done
-	return 1
-}
-pa=$(pick_other) && pb=$(pick_other "$pa") && pop=$(pick_other "$pa" "$pb") ||
+pa=$(oa_pick_other) && pb=$(oa_pick_other "$pa") && pop=$(oa_pick_other "$pa" "$pb") ||
 	oa_die "no free ports"
 A="http://127.0.0.1:$pa"
 B="http://127.0.0.1:$pb"
