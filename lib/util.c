@@ -3,7 +3,18 @@
  *
  * (The file and URL helpers of the "util.c" header section live in
  * file.c and url.c.)
+ *
+ * Randomness comes from the kernel's CSPRNG, getrandom(2), which is
+ * also what seeds OpenSSL's DRBG: the same strength, without the
+ * DRBG's costs that a plain-CGI program pays at every request (SPEC
+ * §11: instantiating it fetches and builds OpenSSL's whole cipher
+ * table, about a tenth of a millisecond) and a FastCGI worker pays at
+ * every call (a getpid(2) fork check and a lock, each time). OpenSSL's
+ * RAND_bytes is the fallback for a kernel without getrandom (ENOSYS).
  */
+#include <sys/random.h>
+
+#include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,23 +25,50 @@
 
 #include "ownauth.h"
 
+/* RAND_bytes for what getrandom could not give (ENOSYS). 0 or -1. */
+static int
+random_openssl(unsigned char *p, size_t left)
+{
+	while (left > 0) {
+		int n = left > INT_MAX ? INT_MAX : (int)left;
+		if (RAND_bytes(p, n) != 1) {
+			oa_log(OA_LOG_ERROR, "RAND_bytes failed");
+			return -1;
+		}
+		p += n;
+		left -= (size_t)n;
+	}
+	return 0;
+}
+
 /*
- * Fills buf with len bytes from the OpenSSL CSPRNG (RAND_bytes takes an
- * int, so large requests are split). Returns 0, or -1 when the generator
- * failed (buf is then wiped, never half random).
+ * Fills buf with len bytes from the kernel CSPRNG (getrandom(2) without
+ * flags: it blocks only until the kernel pool is initialised at boot,
+ * and never returns fewer bytes than asked for up to 256; longer
+ * requests and signals are looped over), or from OpenSSL's when the
+ * kernel has no getrandom. Returns 0, or -1 when the generator failed
+ * (buf is then wiped, never half random).
  */
 int
 oa_random(void *buf, size_t len)
 {
 	unsigned char *p = buf;
 	size_t left = len;
+	ssize_t n;
 
 	if (buf == NULL && len != 0)
 		return -1;
 	while (left > 0) {
-		int n = left > INT_MAX ? INT_MAX : (int)left;
-		if (RAND_bytes(p, n) != 1) {
-			oa_log(OA_LOG_ERROR, "RAND_bytes failed");
+		n = getrandom(p, left, 0);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == ENOSYS) {
+				if (random_openssl(p, left) == 0)
+					return 0;
+			} else
+				oa_log(OA_LOG_ERROR, "getrandom: %s",
+				    strerror(errno));
 			OPENSSL_cleanse(buf, len);
 			return -1;
 		}
@@ -93,6 +131,23 @@ oa_ct_streq(const char *a, const char *b)
 }
 
 /*
+ * SHA-256, fetched from the provider once for the process: EVP_sha256()
+ * would fetch it again (a lock, a name lookup and a property query) at
+ * every digest. The fetched method is kept for the life of the process
+ * (never freed: a FastCGI worker uses it until it exits). When the fetch
+ * fails, EVP_sha256() is used, which then fails the same way.
+ */
+static const EVP_MD *
+sha256_md(void)
+{
+	static EVP_MD *md;
+
+	if (md == NULL)
+		md = EVP_MD_fetch(NULL, "SHA2-256", NULL);
+	return md != NULL ? md : EVP_sha256();
+}
+
+/*
  * SHA-256 of data into out. EVP_Digest cannot fail for SHA-256 short of
  * a broken library; should it, out is filled with zeros and the failure
  * is logged, so that nothing ever matches a digest computed that way by
@@ -104,7 +159,7 @@ oa_sha256(const void *data, size_t len, uint8_t out[32])
 	unsigned int n = 0;
 
 	if ((data == NULL && len != 0) ||
-	    EVP_Digest(len ? data : "", len, out, &n, EVP_sha256(), NULL) !=
+	    EVP_Digest(len ? data : "", len, out, &n, sha256_md(), NULL) !=
 	        1 ||
 	    n != 32) {
 		oa_log(OA_LOG_ERROR, "EVP_Digest(SHA-256) failed");
@@ -122,7 +177,7 @@ oa_sha256_b64(const char *s, size_t len)
 
 	if (s == NULL && len != 0)
 		return NULL;
-	if (EVP_Digest(len ? s : "", len, md, &n, EVP_sha256(), NULL) != 1 ||
+	if (EVP_Digest(len ? s : "", len, md, &n, sha256_md(), NULL) != 1 ||
 	    n != sizeof md) {
 		oa_log(OA_LOG_ERROR, "EVP_Digest(SHA-256) failed");
 		goto out;
