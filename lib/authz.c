@@ -422,6 +422,7 @@ oa_authz_login_new(const struct oa_authz *a, const struct oa_provider *prov,
     time_t now)
 {
 	struct oa_login *l = NULL;
+	uint8_t rnd[STATE_BYTES + VERIFIER_BYTES + NONCE_BYTES];
 
 	if (a == NULL || a->result != OA_AUTHZ_OK || prov == NULL) {
 		oa_log(OA_LOG_ERROR, "oa_authz_login_new: bad arguments");
@@ -430,15 +431,20 @@ oa_authz_login_new(const struct oa_authz *a, const struct oa_provider *prov,
 	if ((l = calloc(1, sizeof(*l))) == NULL)
 		goto nomem;
 	l->created = now;
-	if ((l->state = oa_random_token(STATE_BYTES)) == NULL)
+	/* One draw for the three values (one system call), each its own
+	 * bytes of it. */
+	if (oa_random(rnd, sizeof(rnd)) == -1)
 		goto fail;
+	if ((l->state = oa_b64url_encode(rnd, STATE_BYTES)) == NULL)
+		goto nomem;
 	/* SECURITY 6: PKCE and nonce towards the upstream too. */
-	if (prov->type != OA_PROV_DEV &&
-	    (l->verifier = oa_random_token(VERIFIER_BYTES)) == NULL)
-		goto fail;
-	if (prov->type == OA_PROV_OIDC &&
-	    (l->nonce = oa_random_token(NONCE_BYTES)) == NULL)
-		goto fail;
+	if (prov->type != OA_PROV_DEV && (l->verifier =
+	    oa_b64url_encode(rnd + STATE_BYTES, VERIFIER_BYTES)) == NULL)
+		goto nomem;
+	if (prov->type == OA_PROV_OIDC && (l->nonce = oa_b64url_encode(rnd +
+	    STATE_BYTES + VERIFIER_BYTES, NONCE_BYTES)) == NULL)
+		goto nomem;
+	OPENSSL_cleanse(rnd, sizeof(rnd));
 	if (dup_opt(&l->provider, prov->name) == -1 ||
 	    dup_opt(&l->client_id, a->client->name) == -1 ||
 	    dup_opt(&l->redirect_uri, a->redirect_uri) == -1 ||
@@ -452,6 +458,7 @@ oa_authz_login_new(const struct oa_authz *a, const struct oa_provider *prov,
 nomem:
 	oa_log(OA_LOG_ERROR, "oa_authz_login_new: out of memory");
 fail:
+	OPENSSL_cleanse(rnd, sizeof(rnd));
 	oa_login_free(l);
 	return NULL;
 }
