@@ -49,6 +49,24 @@ oa_seal_result_str(enum oa_seal_result r)
 	return "unknown result";
 }
 
+/*
+ * AES-256-GCM, fetched from the provider once for the process:
+ * EVP_aes_256_gcm() would fetch it again at every seal and open (a
+ * lock, a name lookup and a property query, a few microseconds). Kept
+ * for the life of the process, never freed. When the fetch fails,
+ * EVP_aes_256_gcm() is used, which then fails the same way (logged by
+ * the caller).
+ */
+static const EVP_CIPHER *
+gcm_cipher(void)
+{
+	static EVP_CIPHER *cipher;
+
+	if (cipher == NULL)
+		cipher = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
+	return cipher != NULL ? cipher : EVP_aes_256_gcm();
+}
+
 static void
 put_be64(uint8_t *p, int64_t v)
 {
@@ -100,7 +118,7 @@ oa_cookie_seal(const uint8_t key[32], const char *name, const void *data,
 	}
 	put_be64(ts, (int64_t)now);
 	if ((ctx = EVP_CIPHER_CTX_new()) == NULL ||
-	    EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, buf + 1) !=
+	    EVP_EncryptInit_ex(ctx, gcm_cipher(), NULL, key, buf + 1) !=
 	        1 ||
 	    EVP_EncryptUpdate(ctx, NULL, &n, &ver, 1) != 1 ||
 	    EVP_EncryptUpdate(
@@ -169,7 +187,7 @@ oa_cookie_open(const uint8_t key[32], const char *name, const char *value,
 	if ((pt = malloc(ctlen + 1)) == NULL)
 		goto out;
 	if ((ctx = EVP_CIPHER_CTX_new()) == NULL ||
-	    EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, raw + 1) !=
+	    EVP_DecryptInit_ex(ctx, gcm_cipher(), NULL, key, raw + 1) !=
 	        1 ||
 	    EVP_DecryptUpdate(ctx, NULL, &n, raw, 1) != 1 ||
 	    EVP_DecryptUpdate(
@@ -298,19 +316,29 @@ valid_base(const char *base)
 	return 1;
 }
 
-/* RFC 6265 §4.1.1 cookie-octet. */
+/* RFC 6265 §4.1.1 cookie-octet: %x21 / %x23-2B / %x2D-3A / %x3C-5B /
+ * %x5D-7E, as a bitmap of the 128 ASCII bytes. Looked up without
+ * branches: a login cookie's value is ~700 bytes of random-looking
+ * base64url, checked at every login. */
+static const uint64_t cookie_octets[2] = {
+	0xf7ffeffa00000000ULL,  /* 0x00-0x3f */
+	0x7fffffffefffffffULL,  /* 0x40-0x7f */
+};
+
 static int
 valid_value(const char *v)
 {
-	size_t i;
+	size_t i, len = strlen(v);
+	uint64_t ok = 1;
 
-	for (i = 0; v[i] != '\0'; i++) {
-		unsigned char c = (unsigned char)v[i];
-		if (c < 0x21 || c > 0x7e || c == '"' || c == ',' || c == ';' ||
-		    c == '\\')
-			return 0;
+	for (i = 0; i < len; i++) {
+		unsigned c = (unsigned char)v[i];
+		/* Bytes >= 0x80 look at word 0 or 1 but are refused by
+		 * the (c < 0x80) factor. */
+		ok &= (cookie_octets[(c >> 6) & 1] >> (c & 63)) &
+		    (uint64_t)(c < 0x80);
 	}
-	return 1;
+	return (int)ok;
 }
 
 static const char *
@@ -341,12 +369,44 @@ oa_cookie_name(const char *issuer, const char *base)
 	return name;
 }
 
+/*
+ * The Set-Cookie value of oa_cookie_header() for a scope and path from
+ * issuer_scope(), base and value already checked. Malloc'd, or NULL.
+ */
+static char *
+header_build(enum cookie_scope scope, const char *path, const char *base,
+    const char *value, long max_age, enum oa_samesite samesite)
+{
+	static const char fmt[] = "%s%s=%s; Path=%s; Max-Age=%ld; "
+	    "HttpOnly%s; SameSite=%s";
+	size_t cap;
+	char *out;
+	int n;
+
+	/* The format's text, the strings, and a long's digits (< 24). */
+	cap = sizeof(fmt) + strlen(scope_prefix(scope)) + strlen(base) +
+	    strlen(value) + strlen(path) + 24 + sizeof("; Secure") +
+	    sizeof("Strict");
+	if ((out = malloc(cap)) == NULL)
+		return NULL;
+	/* __Host- requires Path=/ (RFC 6265bis §4.1.3.2); issuer_scope
+	 * gives "/" exactly then. */
+	n = snprintf(out, cap, fmt, scope_prefix(scope), base, value, path,
+	    max_age, scope == SCOPE_LOOPBACK ? "" : "; Secure",
+	    samesite == OA_SAMESITE_STRICT ? "Strict" : "Lax");
+	if (n < 0 || (size_t)n >= cap) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
 char *
 oa_cookie_header(const char *issuer, const char *base, const char *value,
     long max_age, enum oa_samesite samesite)
 {
 	enum cookie_scope scope;
-	char *path = NULL, *out = NULL;
+	char *path = NULL, *out;
 
 	if (!valid_base(base) || value == NULL || !valid_value(value) ||
 	    max_age < 0) {
@@ -355,15 +415,7 @@ oa_cookie_header(const char *issuer, const char *base, const char *value,
 	}
 	if (issuer_scope(issuer, &scope, &path) != 0)
 		return NULL;
-	/* __Host- requires Path=/ (RFC 6265bis §4.1.3.2); issuer_scope
-	 * gives "/" exactly then. */
-	if (asprintf(&out,
-	        "%s%s=%s; Path=%s; Max-Age=%ld; HttpOnly%s; "
-	        "SameSite=%s",
-	        scope_prefix(scope), base, value, path, max_age,
-	        scope == SCOPE_LOOPBACK ? "" : "; Secure",
-	        samesite == OA_SAMESITE_STRICT ? "Strict" : "Lax") < 0)
-		out = NULL;
+	out = header_build(scope, path, base, value, max_age, samesite);
 	free(path);
 	return out;
 }
@@ -527,33 +579,111 @@ json_wipe_delete(cJSON *j)
 	cJSON_Delete(j);
 }
 
+/*
+ * The login cookie's plaintext, written straight (cJSON's tree of
+ * nodes, one allocation per member, cost more than the sealing):
+ *   [{"s":"...","p":"...",...,"t":1700000000},...]
+ * members in the order of fields[], absent ones left out, strings
+ * escaped as RFC 8259 §7 says (and as cJSON does: \" \\ \b \f \n \r \t,
+ * \u00XX for other control bytes, other bytes as they are). logins_put
+ * with dst NULL only counts; it returns the length either way.
+ */
+static void
+put(char *dst, size_t *off, const char *s, size_t n)
+{
+	if (dst != NULL)
+		memcpy(dst + *off, s, n);
+	*off += n;
+}
+
+static void
+put_string(char *dst, size_t *off, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	char e[6];
+
+	put(dst, off, "\"", 1);
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c >= 0x20 && c != '"' && c != '\\') {
+			if (dst != NULL)
+				dst[*off] = (char)c;
+			(*off)++;
+			continue;
+		}
+		e[0] = '\\';
+		switch (c) {
+		case '"':
+		case '\\':
+			e[1] = (char)c;
+			break;
+		case '\b':
+			e[1] = 'b';
+			break;
+		case '\f':
+			e[1] = 'f';
+			break;
+		case '\n':
+			e[1] = 'n';
+			break;
+		case '\r':
+			e[1] = 'r';
+			break;
+		case '\t':
+			e[1] = 't';
+			break;
+		default:
+			memcpy(e + 1, "u00", 3);
+			e[4] = hex[c >> 4];
+			e[5] = hex[c & 15];
+			put(dst, off, e, 6);
+			continue;
+		}
+		put(dst, off, e, 2);
+	}
+	put(dst, off, "\"", 1);
+}
+
+static size_t
+logins_put(const struct oa_logins *set, char *dst)
+{
+	char num[32];
+	size_t off = 0, i, k;
+	int n;
+
+	put(dst, &off, "[", 1);
+	for (i = 0; i < set->n; i++) {
+		put(dst, &off, i == 0 ? "{" : ",{", i == 0 ? 1 : 2);
+		for (k = 0; k < NFIELDS; k++) {
+			const char *v = cfield(set->v[i], k);
+
+			if (v == NULL)
+				continue;
+			put_string(dst, &off, fields[k].key);
+			put(dst, &off, ":", 1);
+			put_string(dst, &off, v);
+			put(dst, &off, ",", 1);
+		}
+		n = snprintf(num, sizeof(num), "\"t\":%lld}",
+		    (long long)set->v[i]->created);
+		put(dst, &off, num, (size_t)n);
+	}
+	put(dst, &off, "]", 1);
+	return off;
+}
+
+/* The plaintext, malloc'd and NUL-terminated (json_text_free), or NULL. */
 static char *
 logins_encode(const struct oa_logins *set)
 {
-	cJSON *arr = NULL, *o;
-	char *txt = NULL;
-	size_t i, k;
+	size_t n = logins_put(set, NULL);
+	char *txt;
 
-	if ((arr = cJSON_CreateArray()) == NULL)
-		goto out;
-	for (i = 0; i < set->n; i++) {
-		if ((o = cJSON_CreateObject()) == NULL)
-			goto out;
-		cJSON_AddItemToArray(arr, o);
-		for (k = 0; k < NFIELDS; k++) {
-			const char *s = cfield(set->v[i], k);
-			if (s != NULL &&
-			    cJSON_AddStringToObject(o, fields[k].key, s) ==
-			        NULL)
-				goto out;
-		}
-		if (cJSON_AddNumberToObject(
-		        o, "t", (double)set->v[i]->created) == NULL)
-			goto out;
-	}
-	txt = cJSON_PrintUnformatted(arr);
-out:
-	json_wipe_delete(arr);
+	if ((txt = malloc(n + 1)) == NULL)
+		return NULL;
+	logins_put(set, txt);
+	txt[n] = '\0';
 	return txt;
 }
 
@@ -562,7 +692,7 @@ json_text_free(char *txt)
 {
 	if (txt != NULL) {
 		OPENSSL_cleanse(txt, strlen(txt));
-		cJSON_free(txt);
+		free(txt);
 	}
 }
 
@@ -701,18 +831,30 @@ char *
 oa_logins_cookie(const uint8_t key[32], const char *issuer,
     struct oa_logins *set, time_t now)
 {
-	char *name = NULL, *val = NULL, *hdr = NULL;
+	enum cookie_scope scope;
+	char *path = NULL, *name = NULL, *val = NULL, *hdr = NULL;
 
 	if (set == NULL || set->n == 0)
 		return oa_cookie_header(
 		    issuer, OA_LOGIN_COOKIE, "", 0, OA_SAMESITE_LAX);
-	if ((name = oa_cookie_name(issuer, OA_LOGIN_COOKIE)) == NULL)
+	/* What oa_cookie_name and oa_cookie_header do, with the issuer
+	 * read once. */
+	if (issuer_scope(issuer, &scope, &path) != 0)
 		goto out;
+	if (asprintf(&name, "%s%s", scope_prefix(scope), OA_LOGIN_COOKIE) < 0) {
+		name = NULL;
+		goto out;
+	}
 	if ((val = oa_logins_seal(key, name, set, now)) == NULL)
 		goto out;
-	hdr = oa_cookie_header(
-	    issuer, OA_LOGIN_COOKIE, val, OA_LOGIN_TTL, OA_SAMESITE_LAX);
+	if (!valid_value(val)) {
+		oa_log(OA_LOG_ERROR, "oa_logins_cookie: bad sealed value");
+		goto out;
+	}
+	hdr = header_build(scope, path, OA_LOGIN_COOKIE, val, OA_LOGIN_TTL,
+	    OA_SAMESITE_LAX);
 out:
+	free(path);
 	free(name);
 	free(val);
 	return hdr;
