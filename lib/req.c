@@ -316,18 +316,15 @@ oa_valid_text(const char *v, size_t len)
 /* application/x-www-form-urlencoded.                                  */
 
 /*
- * Decodes len bytes of s ('+' is a space, strict %XX) into a malloc'd
- * NUL-terminated buffer. Returns 0, -1 on a bad escape, -2 when out of
- * memory.
+ * Decodes len bytes of s ('+' is a space, strict %XX) into d, which has
+ * room for len + 1 bytes, NUL-terminated; *outlen gets the decoded
+ * length. 0, or -1 on a bad escape (d is then wiped).
  */
 static int
-form_decode(const char *s, size_t len, char **out, size_t *outlen)
+form_decode_into(const char *s, size_t len, char *d, size_t *outlen)
 {
-	char *d;
 	size_t i, j = 0;
 
-	if ((d = malloc(len + 1)) == NULL)
-		return -2;
 	for (i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)s[i];
 		if (c == '+')
@@ -338,7 +335,6 @@ form_decode(const char *s, size_t len, char **out, size_t *outlen)
 			    (hi = hexval((unsigned char)s[i + 1])) < 0 ||
 			    (lo = hexval((unsigned char)s[i + 2])) < 0) {
 				OPENSSL_cleanse(d, len + 1);
-				free(d);
 				return -1;
 			}
 			c = (unsigned char)(hi << 4 | lo);
@@ -347,8 +343,26 @@ form_decode(const char *s, size_t len, char **out, size_t *outlen)
 		d[j++] = (char)c;
 	}
 	d[j] = '\0';
-	*out = d;
 	*outlen = j;
+	return 0;
+}
+
+/*
+ * The same into a malloc'd buffer. Returns 0, -1 on a bad escape, -2
+ * when out of memory.
+ */
+static int
+form_decode(const char *s, size_t len, char **out, size_t *outlen)
+{
+	char *d;
+
+	if ((d = malloc(len + 1)) == NULL)
+		return -2;
+	if (form_decode_into(s, len, d, outlen) == -1) {
+		free(d);
+		return -1;
+	}
+	*out = d;
 	return 0;
 }
 
@@ -448,7 +462,7 @@ oa_params_parse(
 	while (pos < len) {
 		const char *pair = in + pos, *amp, *eq;
 		size_t plen, nlen, vlen, maxlen;
-		char *name = NULL, *val = NULL;
+		char *name = NULL, *val = NULL, nbuf[64];
 		size_t dnlen, dvlen;
 		int r;
 
@@ -465,7 +479,12 @@ oa_params_parse(
 		nlen = eq ? (size_t)(eq - pair) : plen;
 		vlen = eq ? plen - nlen - 1 : 0;
 
-		r = form_decode(pair, nlen, &name, &dnlen);
+		/* Names are short: decoded on the stack when they fit. */
+		if (nlen < sizeof(nbuf)) {
+			name = nbuf;
+			r = form_decode_into(pair, nlen, nbuf, &dnlen);
+		} else
+			r = form_decode(pair, nlen, &name, &dnlen);
 		if (r == -2)
 			goto nomem;
 		if (r == -1) {
@@ -477,7 +496,8 @@ oa_params_parse(
 			if (strlen(spec[i].name) == dnlen &&
 			    memcmp(spec[i].name, name, dnlen) == 0)
 				break;
-		free(name);
+		if (name != nbuf)
+			free(name);
 		if (i == nspec)
 			continue; /* unknown: ignored, value not decoded */
 
