@@ -97,14 +97,6 @@ oa_cgi_env(const struct oa_cgi *c, const char *name)
 	return getenv(name);
 }
 
-static const char *
-env_or(const struct oa_cgi *c, const char *name, const char *dflt)
-{
-	const char *v = oa_cgi_env(c, name);
-
-	return v != NULL ? v : dflt;
-}
-
 /* CONTENT_LENGTH: -1 absent or empty, -2 not plain decimal digits. */
 static long long
 parse_length(const char *s)
@@ -123,25 +115,89 @@ parse_length(const char *s)
 	return n;
 }
 
+/* The variables request_setup() reads, in the order of its vars[]. */
+enum {
+	V_REQUEST_METHOD,
+	V_PATH_INFO,
+	V_QUERY_STRING,
+	V_CONTENT_TYPE,
+	V_HTTP_COOKIE,
+	V_HTTP_ORIGIN,
+	V_HTTP_IF_NONE_MATCH,
+	V_REMOTE_ADDR,
+	V_CONTENT_LENGTH,
+	V_HTTPS,
+	V_REQUEST_SCHEME,
+	V_COUNT
+};
+
+/*
+ * Finds the variables of vars[] in the environment env (NULL-terminated
+ * "NAME=value" strings) in one pass over it, the first of each name
+ * winning (as with getenv and FCGX_GetParam, which would scan it once
+ * per name).
+ */
+static void
+env_scan(char **env, const char *val[V_COUNT])
+{
+	static const struct {
+		const char *name;
+		size_t len;
+	} vars[V_COUNT] = {
+#define V(n) { n "=", sizeof(n) }
+		[V_REQUEST_METHOD] = V("REQUEST_METHOD"),
+		[V_PATH_INFO] = V("PATH_INFO"),
+		[V_QUERY_STRING] = V("QUERY_STRING"),
+		[V_CONTENT_TYPE] = V("CONTENT_TYPE"),
+		[V_HTTP_COOKIE] = V("HTTP_COOKIE"),
+		[V_HTTP_ORIGIN] = V("HTTP_ORIGIN"),
+		[V_HTTP_IF_NONE_MATCH] = V("HTTP_IF_NONE_MATCH"),
+		[V_REMOTE_ADDR] = V("REMOTE_ADDR"),
+		[V_CONTENT_LENGTH] = V("CONTENT_LENGTH"),
+		[V_HTTPS] = V("HTTPS"),
+		[V_REQUEST_SCHEME] = V("REQUEST_SCHEME"),
+#undef V
+	};
+	size_t i;
+
+	for (i = 0; i < V_COUNT; i++)
+		val[i] = NULL;
+	for (; env != NULL && *env != NULL; env++) {
+		const char *e = *env;
+
+		/* Every name starts with one of these. */
+		if (e[0] != 'R' && e[0] != 'P' && e[0] != 'Q' &&
+		    e[0] != 'C' && e[0] != 'H')
+			continue;
+		for (i = 0; i < V_COUNT; i++)
+			if (val[i] == NULL &&
+			    strncmp(e, vars[i].name, vars[i].len) == 0) {
+				val[i] = e + vars[i].len;
+				break;
+			}
+	}
+}
+
 /* Fills the request members of c from its environment. */
 static void
 request_setup(struct oa_cgi *c)
 {
-	const char *https, *scheme;
+	const char *v[V_COUNT], *https, *scheme;
 
-	c->method = env_or(c, "REQUEST_METHOD", "GET");
+	env_scan(c->priv->req != NULL ? c->priv->req->envp : environ, v);
+	c->method = v[V_REQUEST_METHOD] != NULL ? v[V_REQUEST_METHOD] : "GET";
 	if (*c->method == '\0')
 		c->method = "GET";
-	c->path_info = env_or(c, "PATH_INFO", "");
-	c->query_string = env_or(c, "QUERY_STRING", "");
-	c->content_type = oa_cgi_env(c, "CONTENT_TYPE");
-	c->cookie = oa_cgi_env(c, "HTTP_COOKIE");
-	c->origin = oa_cgi_env(c, "HTTP_ORIGIN");
-	c->if_none_match = oa_cgi_env(c, "HTTP_IF_NONE_MATCH");
-	c->remote_addr = env_or(c, "REMOTE_ADDR", "");
-	c->content_length = parse_length(oa_cgi_env(c, "CONTENT_LENGTH"));
-	https = oa_cgi_env(c, "HTTPS");
-	scheme = oa_cgi_env(c, "REQUEST_SCHEME");
+	c->path_info = v[V_PATH_INFO] != NULL ? v[V_PATH_INFO] : "";
+	c->query_string = v[V_QUERY_STRING] != NULL ? v[V_QUERY_STRING] : "";
+	c->content_type = v[V_CONTENT_TYPE];
+	c->cookie = v[V_HTTP_COOKIE];
+	c->origin = v[V_HTTP_ORIGIN];
+	c->if_none_match = v[V_HTTP_IF_NONE_MATCH];
+	c->remote_addr = v[V_REMOTE_ADDR] != NULL ? v[V_REMOTE_ADDR] : "";
+	c->content_length = parse_length(v[V_CONTENT_LENGTH]);
+	https = v[V_HTTPS];
+	scheme = v[V_REQUEST_SCHEME];
 	c->https = (https != NULL && (strcasecmp(https, "on") == 0 ||
 	    strcmp(https, "1") == 0)) ||
 	    (scheme != NULL && strcasecmp(scheme, "https") == 0);
@@ -460,17 +516,18 @@ set_internal_error(struct oa_cgi *c)
 }
 
 /*
- * Writes the complete response: Status, headers, blank line, body.
- * Returns -1 when it could not be built (nothing was written); a failed
- * write (the client went away) is only logged.
+ * Writes the complete response: Status, headers, blank line, body. The
+ * pieces go straight to the output stream, whose buffer (libfcgi's, or
+ * stdio's) sends them in one write for the responses we make. Returns
+ * -1 when it could not be built (nothing was written); a failed write
+ * (the client went away) is only logged.
  */
 static int
 response_send(struct oa_cgi *c)
 {
 	struct oa_cgi_priv *p = c->priv;
-	char line[96];
-	int no_body, n;
-	struct buf out = { 0 };
+	char line[96], len[48];
+	int no_body, n, m = 0;
 
 	/* RFC 9110 §6.4.1: 1xx, 204 and 304 have no content. */
 	no_body = p->status < 200 || p->status == 204 || p->status == 304;
@@ -481,31 +538,21 @@ response_send(struct oa_cgi *c)
 		return -1;
 	n = snprintf(line, sizeof(line), "Status: %d %s\r\n", p->status,
 	    oa_cgi_status_text(p->status));
-	if (buf_add(&out, line, (size_t)n) == -1 ||
-	    (p->head.len > 0 && buf_add(&out, p->head.p, p->head.len) == -1))
-		goto fail;
-	if (!no_body) {
-		/* The length of the body a GET would get, also for HEAD. */
-		n = snprintf(line, sizeof(line), "Content-Length: %zu\r\n",
+	/* The length of the body a GET would get, also for HEAD. */
+	if (!no_body)
+		m = snprintf(len, sizeof(len), "Content-Length: %zu\r\n",
 		    p->body.len);
-		if (buf_add(&out, line, (size_t)n) == -1)
-			goto fail;
-	}
-	if (buf_add(&out, "\r\n", 2) == -1)
-		goto fail;
-	if (!no_body && !c->is_head && p->body.len > 0 &&
-	    buf_add(&out, p->body.p, p->body.len) == -1)
-		goto fail;
-	if (out_write(c, out.p, out.len) == -1)
+	if (n < 0 || (size_t)n >= sizeof(line) || m < 0 ||
+	    (size_t)m >= sizeof(len))
+		return -1;
+	if (out_write(c, line, (size_t)n) == -1 ||
+	    (p->head.len > 0 && out_write(c, p->head.p, p->head.len) == -1) ||
+	    out_write(c, len, (size_t)m) == -1 ||
+	    out_write(c, "\r\n", 2) == -1 ||
+	    (!no_body && !c->is_head && p->body.len > 0 &&
+	    out_write(c, p->body.p, p->body.len) == -1))
 		oa_log(OA_LOG_DEBUG, "response: write failed (client gone?)");
-	OPENSSL_cleanse(out.p, out.len);
-	free(out.p);
 	return 0;
-fail:
-	if (out.p != NULL)
-		OPENSSL_cleanse(out.p, out.len);
-	free(out.p);
-	return -1;
 }
 
 /* Runs the handler on the current request and writes its response. */
