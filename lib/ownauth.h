@@ -46,7 +46,8 @@ void oa_log(enum oa_log_level level, const char *fmt, ...)
 /* ------------------------------------------------------------------ */
 /* util.c: randomness, constant-time compare, hashing, files.          */
 
-/* Fills buf with len bytes from the OpenSSL CSPRNG; 0 or -1. */
+/* Fills buf with len bytes from the kernel CSPRNG (getrandom(2); OpenSSL's
+ * RAND_bytes where the kernel has none); 0 or -1. */
 int oa_random(void *buf, size_t len);
 /* Returns a malloc'd base64url string of nbytes (1..4096) random bytes,
  * or NULL. The caller wipes and frees it with oa_secret_free(). */
@@ -384,6 +385,7 @@ struct oa_keyinfo {
 /* The cookie-sealing key's file name in keys_dir. */
 #define OA_KEYS_COOKIE_FILE "cookie.key"
 
+struct oa_keyring_watch;      /* keys.c's: how oa_keyring_changed looks */
 struct oa_keyring {
 	struct oa_keyinfo *keys;  /* sorted by activates, then created */
 	size_t n;
@@ -394,6 +396,7 @@ struct oa_keyring {
 	time_t recheck_at;        /* reload at this time even when the mtime
 	                             is unchanged: the next activation, or the
 	                             end of a same-tick mtime window; 0: none */
+	struct oa_keyring_watch *watch;  /* internal (keys.c), or NULL */
 };
 
 /* Creates dir (0700) with a fresh cookie key if it does not exist yet;
@@ -412,7 +415,12 @@ struct oa_keyring *oa_keyring_load_public(const char *dir);
 /* The cookie key only (n = 0): for programs that only seal cookies. */
 struct oa_keyring *oa_keyring_load_cookie(const char *dir);
 void oa_keyring_free(struct oa_keyring *ring);
-/* 1 when the directory changed since the ring was loaded, 0 if not. */
+/* 1 when the directory changed since the ring was loaded, 0 if not.
+ * The ring keeps the directory open and looks at its mtime through the
+ * descriptor (no path walk: a FastCGI worker asks at every request);
+ * the path itself is looked at once a second at most, so a directory
+ * replaced by another one (renamed over, or removed) is noticed within
+ * a second. Changes inside the directory are noticed at once. */
 int oa_keyring_changed(const struct oa_keyring *ring);
 /* For the programs: *ring (NULL, or loaded from dir) is kept while dir is
  * unchanged (0); otherwise it is freed and load(dir) (oa_keyring_load or
@@ -651,8 +659,10 @@ const char *oa_db_strerror(enum oa_db_rc rc);
  * for speed (db_sync = no). Recovers on its own when a process died.
  * Writes the handle into *out; free it with oa_db_close(). */
 enum oa_db_rc oa_db_open(const char *dir, int sync, struct oa_db **out);
-/* Drops one reference; the last one flushes and closes the environment.
- * NULL is a no-op. Handles still open at exit() are closed by an atexit
+/* Drops one reference; the last one closes the environment, writing the
+ * cache to the database file and syncing it unless another process has
+ * the environment open (that one flushes when it leaves, or recovery
+ * runs if it dies: see db.c). NULL is a no-op. Handles still open at exit() are closed by an atexit
  * hook (a process that dies without closing makes the next one run
  * recovery). */
 void oa_db_close(struct oa_db *db);
