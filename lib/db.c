@@ -46,9 +46,26 @@
  *    system and a damaged file apart.
  *  - Region files get their blocks reserved (fallocate, size kept), so
  *    that their growth never meets a full disk as SIGBUS.
- *  - Logs: 1 MiB files, a checkpoint every 256 KiB of log, and log files
+ *  - Logs: 1 MiB files, a checkpoint every 2 MiB of log (a checkpoint
+ *    writes every dirty page of the cache and syncs the database file:
+ *    with random keys nearly every rotation dirties pages of its own,
+ *    so frequent checkpoints cost the writers a file sync without
+ *    saving writes; recovery replays at most a few MiB), and log files
  *    no longer needed for recovery are removed after writes, except
  *    while a backup runs (backup.lock), so they never grow for ever.
+ *  - Closing does not write the cache to the database file (and sync
+ *    it) while another process has the environment open: every commit
+ *    is in the log, and that process either closes later - the last
+ *    one to leave writes the cache and syncs the file - or dies
+ *    registered, and then the next opener recovers from the log. Each
+ *    process holds byte 2 of ownauth.lock shared exactly while it is
+ *    registered (env open); a closer releases it and takes it
+ *    exclusively: granted, it is the last and flushes; refused by a
+ *    shared holder, it leaves the flush to that live process. So when
+ *    nothing has the environment open, the database file alone holds
+ *    every commit (a copy of it, or regions lost with a reboot, lose
+ *    nothing), as before; a plain-CGI request next to a FastCGI
+ *    worker saves a file sync.
  */
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -70,7 +87,7 @@
 
 #define OA_DB_CACHE      (2 * 1024 * 1024)   /* shared page cache */
 #define OA_DB_LG_MAX     (1024 * 1024)       /* log file size */
-#define OA_DB_CKP_KB     256                 /* checkpoint every ... */
+#define OA_DB_CKP_KB     2048                /* checkpoint every ... */
 #define OA_DB_REGION_RESERVE (OA_DB_CACHE + OA_DB_CACHE / 2)  /* bytes
                                                 reserved per region file */
 #define OA_DB_BUSY_MS    10000               /* lock-conflict deadline */
@@ -85,6 +102,8 @@
 #define OA_DB_ENV_LOCK   "ownauth.lock"
 #define LK_GATE          0                   /* bytes of ownauth.lock */
 #define LK_MAIN          1
+#define LK_LIVE          2                   /* held shared while open */
+#define OA_DB_LIVE_MS    2000                /* wait for a flushing closer */
 
 static struct oa_db *handles;      /* open in this process */
 static int atexit_set;
@@ -474,12 +493,65 @@ path_join(char *buf, size_t len, const char *dir, const char *name)
 	return n < 0 || (size_t)n >= len ? -1 : 0;
 }
 
+/* After an open (registered in the environment): counts this process
+ * as live (LK_LIVE shared). A closer holding it exclusively is flushing
+ * for a moment; past the wait this process is not counted, which only
+ * makes the others flush when they close. */
+static void
+live_enter(struct oa_db *db)
+{
+	if (db->live)
+		return;
+	db->live = lk_wait(db->lockfd, LK_LIVE, F_RDLCK,
+	    mono_ms() + OA_DB_LIVE_MS) == 0;
+}
+
+/*
+ * Before a close: stops counting this process as live and tells whether
+ * the close may leave the cache unflushed (1): only when another
+ * process holds LK_LIVE shared, i.e. is registered in the environment
+ * and so will either flush when it closes or, dead, make the next
+ * opener recover. 0: this process flushes; it holds LK_LIVE exclusively
+ * when it is the last (live_done releases it).
+ */
+static int
+live_leave(struct oa_db *db)
+{
+	struct flock fl;
+
+	if (!db->live)
+		return 0;
+	db->live = 0;
+	(void)lk_try(db->lockfd, LK_LIVE, F_UNLCK);
+	if (lk_try(db->lockfd, LK_LIVE, F_WRLCK) == 0) {
+		db->last = 1;
+		return 0;
+	}
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = F_WRLCK;
+	fl.l_whence = SEEK_SET;
+	fl.l_start = LK_LIVE;
+	fl.l_len = 1;
+	/* A shared holder is live; an exclusive one is another closer
+	 * that may have started its flush before our last commit. */
+	return fcntl(db->lockfd, F_OFD_GETLK, &fl) == 0 &&
+	    fl.l_type == F_RDLCK;
+}
+
+static void
+live_done(struct oa_db *db)
+{
+	if (db->last)
+		(void)lk_try(db->lockfd, LK_LIVE, F_UNLCK);
+	db->last = 0;
+}
+
 /* Closes the handles (a panicked environment included); the next call
  * reopens. */
 static void
 env_close(struct oa_db *db)
 {
-	int locked;
+	int locked, nosync;
 
 	if (db->db == NULL && db->env == NULL)
 		return;
@@ -487,8 +559,9 @@ env_close(struct oa_db *db)
 	 * Past the deadline, close anyway rather than keep a handle that
 	 * blocks DB_REGISTER's one-handle-per-process rule. */
 	locked = shared_enter(db, mono_ms() + OA_DB_OPEN_MS) == 0;
+	nosync = live_leave(db);
 	if (db->db != NULL) {
-		(void)db->db->close(db->db, 0);
+		(void)db->db->close(db->db, nosync ? DB_NOSYNC : 0);
 		db->db = NULL;
 	}
 	if (db->env != NULL) {
@@ -497,6 +570,7 @@ env_close(struct oa_db *db)
 		(void)db->env->close(db->env, 0);
 		db->env = NULL;
 	}
+	live_done(db);
 	if (locked)
 		shared_leave(db);
 }
@@ -682,6 +756,8 @@ env_open(struct oa_db *db)
 	if (rc == OA_DB_OK)
 		reserve_regions(db);
 	excl_leave(db);
+	if (rc == OA_DB_OK)
+		live_enter(db);
 	return rc;
 }
 

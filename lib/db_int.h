@@ -28,6 +28,8 @@ struct oa_db {
 	int in_maint;           /* housekeeping runs (no recursion) */
 	int lockfd;             /* ownauth.lock (OFD locks) */
 	int shared;             /* depth of the shared lock */
+	int live;               /* holds LK_LIVE shared (env open) */
+	int last;               /* holds LK_LIVE exclusively (closing) */
 };
 
 /*
