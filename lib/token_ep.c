@@ -1117,6 +1117,78 @@ logout_page(struct oa_cgi *c, int status, const char *text)
 	return 0;
 }
 
+/*
+ * The question a GET /logout gets when it would end the browser's session
+ * (its refresh cookie) on nobody's word: no id_token_hint, or one that
+ * failed. OIDC RP-Initiated Logout §2: the OP MUST ask the End-User then;
+ * without asking, any page of the same site could sign the user out. The
+ * form posts the same parameters back to this URL (a cross-site post
+ * carries no SameSite=Strict cookie); its CSP lets it post to us and be
+ * redirected on to the registered post_logout_redirect_uri.
+ */
+static int
+logout_confirm(struct oa_cgi *c, const struct oa_token_ep *ep,
+    const struct oa_client *cl, const struct oa_params *p)
+{
+	static const char *const keep[] = {
+	    "client_id", "post_logout_redirect_uri", "state",
+	};
+	const char *plr = oa_params_get(p, "post_logout_redirect_uri");
+	char *iss = NULL, *fa = NULL, *html = NULL, *hidden = NULL, *tmp;
+	int ret = -1;
+
+	if ((iss = oa_html_escape(ep->conf->issuer)) == NULL ||
+	    (hidden = strdup("")) == NULL)
+		goto out;
+	for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++) {
+		const char *v = oa_params_get(p, keep[i]);
+		char *x;
+
+		if (v == NULL)
+			continue;
+		if ((x = oa_html_escape(v)) == NULL)
+			goto out;
+		if (asprintf(&tmp, "%s<input type=\"hidden\" name=\"%s\" "
+		    "value=\"%s\">\n", hidden, keep[i], x) < 0) {
+			free(x);
+			goto out;
+		}
+		free(x);
+		free(hidden);
+		hidden = tmp;
+	}
+	if (asprintf(&html, "<!doctype html>\n<html lang=\"en\">\n<head>\n"
+	    "<meta charset=\"utf-8\">\n<meta name=\"viewport\" "
+	    "content=\"width=device-width, initial-scale=1\">\n"
+	    "<title>Sign out?</title>\n<style>body{font-family:system-ui,"
+	    "sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem;"
+	    "color:#222}</style>\n</head>\n<body>\n<h1>Sign out?</h1>\n"
+	    "<p>Do you want to sign out of %s? An application or a link "
+	    "asked for it.</p>\n<form method=\"post\">\n%s"
+	    "<button type=\"submit\">Sign out</button>\n</form>\n"
+	    "</body>\n</html>\n", iss, hidden) < 0) {
+		html = NULL;
+		goto out;
+	}
+	/* Where the form posts (us), and where the post may redirect to. */
+	if (cl != NULL && plr != NULL &&
+	    in_list(&cl->post_logout_redirect_uris, plr))
+		fa = oa_page_dev_form_action(ep->issuer_origin, plr);
+	else
+		fa = strdup(ep->issuer_origin);
+	if (fa == NULL)
+		goto out;
+	oa_log(OA_LOG_INFO, "logout: no valid id_token_hint; asking the user "
+	    "before ending the browser's session");
+	ret = oa_page_send(c, 200, html, fa);
+out:
+	free(iss);
+	free(fa);
+	free(html);
+	free(hidden);
+	return ret;
+}
+
 static int
 ep_logout(struct oa_cgi *c, struct oa_token_ep *ep)
 {
@@ -1193,6 +1265,14 @@ ep_logout(struct oa_cgi *c, struct oa_token_ep *ep)
 	}
 	if (cl != NULL)
 		cors(c, ep->conf, cl);
+
+	/* A GET that would end the browser's session without a valid
+	 * id_token_hint asks first (logout_confirm). */
+	if (strcmp(c->method, "GET") == 0 && (hc == NULL || hint_bad) &&
+	    refresh_cookie(ep, c, cl, &cookie_rt) == CK_FOUND) {
+		ret = logout_confirm(c, ep, cl, p);
+		goto out;
+	}
 
 	if ((rc = ep_db(ep)) != OA_DB_OK) {
 		oa_log(OA_LOG_ERROR, "logout: store: %s", oa_db_strerror(rc));

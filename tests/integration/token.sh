@@ -599,6 +599,50 @@ expect_eq "cookie logout: 303 to the registered URI" "$HTTP_STATUS:$(hdr Locatio
 expect_match "cookie logout: cookie cleared" "$(hdr Set-Cookie)" '^ownauth_refresh=; .*Max-Age=0'
 post /token "grant_type=refresh_token&client_id=spa" -H "Cookie: $CK=$LC"
 bad "cookie logout revoked the family" 400 invalid_grant
+# A GET /logout that would end the browser's session on nobody's word (no
+# id_token_hint, or a forged one) asks first (OIDC RP-Initiated Logout §2):
+# a same-site link or <img> must not sign the user out.
+C=$(code "$U2" spa "$APP/spa" --verifier "$VERIFIER")
+exchange "$C" spa "$ENC_APP_SPA"
+LC=$(hdr Set-Cookie | sed -n 's/^ownauth_refresh=\([^;]*\);.*/\1/p')
+SPA_IT=$(j .id_token)
+ENC_SPA_BYE=$(jq -rn --arg v "$APP/spa-bye" '$v|@uri')
+http GET "$base/logout?client_id=spa&post_logout_redirect_uri=$ENC_SPA_BYE&state=a%22b%3Cc" -H "Cookie: $CK=$LC"
+expect_eq "GET logout, cookie, no hint: 200 question, no redirect" "$HTTP_STATUS:$(hdr Location)" "200:"
+check "GET logout, no hint: the cookie is not cleared" test -z "$(hdr Set-Cookie)"
+expect_match "GET logout, no hint: a form that posts here" "$(cat "$OA_TMP/b")" '<form method="post">'
+expect_match "GET logout, no hint: the form keeps client_id" "$(cat "$OA_TMP/b")" '<input type="hidden" name="client_id" value="spa">'
+expect_match "GET logout, no hint: the form keeps the return URI" "$(cat "$OA_TMP/b")" "name=\"post_logout_redirect_uri\" value=\"$APP/spa-bye\""
+expect_match "GET logout, no hint: state HTML-escaped" "$(cat "$OA_TMP/b")" 'name="state" value="a&quot;b&lt;c"'
+expect_match "GET logout, no hint: CSP form-action us and the registered return" \
+    "$(hdr Content-Security-Policy)" "form-action $base $APP;"
+expect_match "GET logout, no hint: CSP frame-ancestors none" "$(hdr Content-Security-Policy)" "frame-ancestors 'none'"
+expect_eq "GET logout, no hint: no-store" "$(hdr Cache-Control)" no-store
+http GET "$base/logout?client_id=spa&post_logout_redirect_uri=$(jq -rn --arg v "https://evil.example/" '$v|@uri')" -H "Cookie: $CK=$LC"
+expect_match "GET logout, unregistered return: CSP form-action only us" \
+    "$(hdr Content-Security-Policy)" "form-action $base;"
+http GET "$base/logout?client_id=spa&id_token_hint=$(tamper "$SPA_IT")" -H "Cookie: $CK=$LC"
+expect_eq "GET logout, cookie, forged hint: asks too" "$HTTP_STATUS:$(hdr Location)" "200:"
+expect_match "GET logout, forged hint: the question" "$(cat "$OA_TMP/b")" '<form method="post">'
+post /token "grant_type=refresh_token&client_id=spa" -H "Cookie: $CK=$LC"
+expect_eq "after the questions, the session lives on" "$HTTP_STATUS" 200
+LC=$(hdr Set-Cookie | sed -n 's/^ownauth_refresh=\([^;]*\);.*/\1/p')
+# The answer: the form posted back, as the browser does (Origin: us).
+post /logout "client_id=spa&post_logout_redirect_uri=$ENC_SPA_BYE&state=s2" -H "Cookie: $CK=$LC" -H "Origin: $base"
+expect_eq "confirmed logout: 303 to the registered URI" "$HTTP_STATUS:$(hdr Location)" "303:$APP/spa-bye?state=s2"
+expect_match "confirmed logout: cookie cleared" "$(hdr Set-Cookie)" '^ownauth_refresh=; .*Max-Age=0'
+post /token "grant_type=refresh_token&client_id=spa" -H "Cookie: $CK=$LC"
+bad "confirmed logout revoked the family" 400 invalid_grant
+# A valid id_token_hint is the RP's word: GET ends the session at once.
+C=$(code "$U2" spa "$APP/spa" --verifier "$VERIFIER")
+exchange "$C" spa "$ENC_APP_SPA"
+LC=$(hdr Set-Cookie | sed -n 's/^ownauth_refresh=\([^;]*\);.*/\1/p')
+SPA_IT=$(j .id_token)
+http GET "$base/logout?id_token_hint=$SPA_IT&post_logout_redirect_uri=$ENC_SPA_BYE" -H "Cookie: $CK=$LC"
+expect_eq "GET logout, cookie and a valid hint: redirect at once" "$HTTP_STATUS:$(hdr Location)" "302:$APP/spa-bye"
+expect_match "GET logout with a valid hint: cookie cleared" "$(hdr Set-Cookie)" '^ownauth_refresh=; .*Max-Age=0'
+post /token "grant_type=refresh_token&client_id=spa" -H "Cookie: $CK=$LC"
+bad "GET logout with a valid hint revoked the cookie's family" 400 invalid_grant
 http PUT "$base/logout"
 expect_eq "PUT /logout: 405" "$HTTP_STATUS" 405
 
