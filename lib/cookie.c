@@ -520,6 +520,16 @@ oa_logins_add(struct oa_logins *set, const struct oa_login *login)
 		    "required");
 		return -1;
 	}
+	/* What logins_decode would refuse is never written: one field too
+	 * long would make the whole cookie unreadable. */
+	for (i = 0; i < NFIELDS; i++) {
+		const char *s = cfield(login, i);
+		if (s != NULL && strlen(s) > OA_LOGIN_MAX_FIELD) {
+			oa_log(OA_LOG_ERROR, "oa_logins_add: a field is longer "
+			    "than %d bytes", OA_LOGIN_MAX_FIELD);
+			return -1;
+		}
+	}
 	if ((l = calloc(1, sizeof(*l))) == NULL)
 		goto nomem;
 	for (i = 0; i < NFIELDS; i++) {

@@ -1203,9 +1203,9 @@ struct oa_logins {
 struct oa_logins *oa_logins_new(void);
 void oa_logins_free(struct oa_logins *set);
 void oa_login_free(struct oa_login *login);
-/* Adds a deep copy of login (state and provider required; created is
- * set to now when 0), evicting the oldest when OA_LOGIN_MAX are already
- * in flight. 0 or -1. */
+/* Adds a deep copy of login (state and provider required, no field over
+ * OA_LOGIN_MAX_FIELD bytes; created is set to now when 0), evicting the
+ * oldest when OA_LOGIN_MAX are already in flight. 0 or -1. */
 int oa_logins_add(struct oa_logins *set, const struct oa_login *login);
 /* Finds the login whose state equals state (constant time), removes it
  * from set and writes it (caller frees with oa_login_free) into *out.

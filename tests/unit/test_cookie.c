@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cJSON.h>
+
 #include "ownauth.h"
 #include "t.h"
 
@@ -524,6 +526,228 @@ test_logins(void)
 	oa_login_free(NULL);
 }
 
+/*
+ * The login cookie's JSON writer (written by hand) against what cJSON
+ * printed for the same set before it, byte for byte, and the reader
+ * giving every field back as written: every byte value, invalid UTF-8,
+ * U+2028/2029, quotes, backslashes, control bytes and long values.
+ */
+static const char *const wkeys[] = {
+	"s", "p", "c", "r", "cs", "cn", "cc", "rt", "sc", "v", "n",
+};
+
+static char **
+wfield(struct oa_login *l, size_t k)
+{
+	char **f[] = {
+		&l->state, &l->provider, &l->client_id, &l->redirect_uri,
+		&l->client_state, &l->client_nonce, &l->code_challenge,
+		&l->response_type, &l->scope, &l->verifier, &l->nonce,
+	};
+	return f[k];
+}
+
+/* What the cJSON encoder printed. Malloc'd (cJSON_free), or NULL. */
+static char *
+cjson_text(struct oa_logins *set)
+{
+	cJSON *arr = cJSON_CreateArray(), *o;
+	char *txt = NULL;
+	size_t i, k;
+
+	if (arr == NULL)
+		return NULL;
+	for (i = 0; i < set->n; i++) {
+		if ((o = cJSON_CreateObject()) == NULL)
+			goto out;
+		cJSON_AddItemToArray(arr, o);
+		for (k = 0; k < sizeof(wkeys) / sizeof(wkeys[0]); k++) {
+			const char *s = *wfield(set->v[i], k);
+			if (s != NULL &&
+			    cJSON_AddStringToObject(o, wkeys[k], s) == NULL)
+				goto out;
+		}
+		if (cJSON_AddNumberToObject(o, "t",
+		    (double)set->v[i]->created) == NULL)
+			goto out;
+	}
+	txt = cJSON_PrintUnformatted(arr);
+out:
+	cJSON_Delete(arr);
+	return txt;
+}
+
+/* Seals set at now, checks the plaintext against cJSON's and the
+ * opened set against set. Returns 1 when all held. */
+static int
+writer_round_trip(struct oa_logins *set, time_t now)
+{
+	struct oa_logins *got = NULL;
+	char *v, *pt = NULL, *want;
+	size_t i, k;
+	int ok = 1;
+
+	if ((v = oa_logins_seal(key, "n", set, now)) == NULL)
+		return 0;
+	want = cjson_text(set);
+	if (open_str(key, "n", v, now, OA_LOGIN_TTL, &pt) != OA_SEAL_OK ||
+	    want == NULL || strcmp(pt, want) != 0)
+		ok = 0;
+	if (oa_logins_open(key, "n", v, now, &got) != OA_SEAL_OK ||
+	    got->n != set->n)
+		ok = 0;
+	for (i = 0; ok && i < set->n; i++) {
+		if (got->v[i]->created != set->v[i]->created)
+			ok = 0;
+		for (k = 0; k < sizeof(wkeys) / sizeof(wkeys[0]); k++) {
+			const char *a = *wfield(set->v[i], k);
+			const char *b = *wfield(got->v[i], k);
+			if ((a == NULL) != (b == NULL) ||
+			    (a != NULL && strcmp(a, b) != 0))
+				ok = 0;
+		}
+	}
+	oa_logins_free(got);
+	cJSON_free(want);
+	free(pt);
+	free(v);
+	return ok;
+}
+
+/* A set of one login whose client_state (and, with all, every optional
+ * field) is s. */
+static int
+one_value(const char *s, int all, time_t created)
+{
+	struct oa_logins *set = oa_logins_new();
+	struct oa_login l;
+	size_t k;
+	int ok;
+
+	if (set == NULL)
+		return 0;
+	fill(&l, "st");
+	l.created = created;
+	l.client_state = (char *)s;
+	if (all)
+		for (k = 2; k < sizeof(wkeys) / sizeof(wkeys[0]); k++)
+			*wfield(&l, k) = (char *)s;
+	ok = oa_logins_add(set, &l) == 0 && writer_round_trip(set, created);
+	oa_logins_free(set);
+	return ok;
+}
+
+static void
+test_writer(void)
+{
+	static const char *const odd[] = {
+		"\xe2\x80\xa8", "\xe2\x80\xa9",       /* U+2028, U+2029 */
+		"a\xe2\x80\xa8" "b</script>",
+		"\xc0\xaf", "\xed\xa0\x80", "\xff\xfe", "\x80",
+		"\xe2\x80", "\xf4\x90\x80\x80",       /* invalid UTF-8 */
+		"\"", "\\", "\\\"", "\\u0000", "\\ud800", "\"}]",
+		"\",\"t\":1,\"s\":\"x", "\x7f", "\x1f\x01\x0b\x1b",
+		"\b\f\n\r\t", "/", "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80",
+	};
+	struct oa_logins *set;
+	struct oa_login l;
+	char s[4], all[256], big[1001];
+	size_t i;
+	int bad = 0;
+
+	/* Every byte value, alone and between others, in one field and
+	 * in every optional field at once. */
+	for (i = 1; i < 256; i++) {
+		s[0] = 'a';
+		s[1] = (char)i;
+		s[2] = 'z';
+		s[3] = '\0';
+		if (!one_value(s, 0, T0) || !one_value(s + 1, 1, T0)) {
+			fprintf(stderr, "writer: byte 0x%02zx\n", i);
+			bad++;
+		}
+	}
+	CHECK(bad == 0);
+	for (i = 1; i < 256; i++)
+		all[i - 1] = (char)i;
+	all[255] = '\0';
+	CHECK(one_value(all, 0, T0));
+	for (i = 0; i < sizeof(odd) / sizeof(odd[0]); i++)
+		CHECK(one_value(odd[i], 1, T0));
+	/* Long values: escapes that double (backslashes) or sextuple
+	 * (control bytes) the length. */
+	memset(big, '\\', 900);
+	big[900] = '\0';
+	CHECK(one_value(big, 0, T0));
+	memset(big, '\x01', 300);
+	big[300] = '\0';
+	CHECK(one_value(big, 0, T0));
+	memset(big, '"', 900);
+	big[900] = '\0';
+	CHECK(one_value(big, 0, T0));
+	/* Creation times: now, and a 64-bit one past 2038. */
+	CHECK(one_value("x", 0, 4102444800));
+	CHECK(one_value("x", 0, (time_t)1 << 40));
+
+	/* A field longer than the reader takes (OA_LOGIN_MAX_FIELD) in a
+	 * login that fits in a cookie: never written, or the cookie would
+	 * be refused as a whole (and every login in flight with it). */
+	{
+		char *longer = malloc(OA_LOGIN_MAX_FIELD + 2);
+		struct oa_logins *got = NULL;
+		char *v;
+
+		CHECK(longer != NULL && (set = oa_logins_new()) != NULL);
+		if (longer == NULL || set == NULL) {
+			free(longer);
+			oa_logins_free(set);
+			return;
+		}
+		memset(longer, 'L', OA_LOGIN_MAX_FIELD + 1);
+		longer[OA_LOGIN_MAX_FIELD + 1] = '\0';
+		memset(&l, 0, sizeof(l));
+		l.state = "s";
+		l.provider = "p";
+		l.created = T0;
+		l.client_state = longer;
+		CHECK(oa_logins_add(set, &l) == -1 && set->n == 0);
+		if (oa_logins_add(set, &l) == 0 &&
+		    (v = oa_logins_seal(key, "n", set, T0)) != NULL) {
+			CHECK(oa_logins_open(key, "n", v, T0, &got) ==
+			    OA_SEAL_OK);
+			oa_logins_free(got);
+			free(v);
+		}
+		oa_logins_free(set);
+		/* Exactly OA_LOGIN_MAX_FIELD: written and read back. */
+		longer[OA_LOGIN_MAX_FIELD] = '\0';
+		CHECK((set = oa_logins_new()) != NULL &&
+		    oa_logins_add(set, &l) == 0 &&
+		    writer_round_trip(set, T0));
+		oa_logins_free(set);
+		free(longer);
+	}
+
+	/* Three logins, absent members, as login.c writes them. */
+	set = oa_logins_new();
+	CHECK(set != NULL);
+	if (set == NULL)
+		return;
+	fill(&l, "one");
+	l.nonce = NULL;
+	l.client_nonce = NULL;
+	CHECK(oa_logins_add(set, &l) == 0);
+	fill(&l, "two");
+	l.verifier = NULL;
+	l.scope = "";
+	CHECK(oa_logins_add(set, &l) == 0);
+	fill(&l, "th\"ree");
+	l.created = T0 + 1;
+	CHECK(oa_logins_add(set, &l) == 0);
+	CHECK(writer_round_trip(set, T0 + 1));
+	oa_logins_free(set);
+}
+
 static void
 test_size_bound(void)
 {
@@ -587,5 +811,6 @@ main(void)
 	test_headers();
 	test_logins();
 	test_size_bound();
+	test_writer();
 	return t_done("cookie");
 }
