@@ -566,7 +566,15 @@ test_login_new(const struct oa_conf *c)
 		CHECK(strcmp(l1->state, l2->state) != 0);
 		CHECK(strcmp(l1->verifier, l2->verifier) != 0);
 		CHECK(strcmp(l1->nonce, l2->nonce) != 0);
+		/* One random draw split in three: each its own bytes. */
 		CHECK(strcmp(l1->state, l1->verifier) != 0);
+		CHECK(strcmp(l1->state, l1->nonce) != 0);
+		CHECK(strcmp(l1->verifier, l1->nonce) != 0);
+		CHECK(strcmp(l1->state, l2->verifier) != 0 &&
+		    strcmp(l1->state, l2->nonce) != 0 &&
+		    strcmp(l1->verifier, l2->nonce) != 0);
+		CHECK(strcmp(lg->state, lg->verifier) != 0 &&
+		    strcmp(ld->state, l1->state) != 0);
 		ch = oa_sha256_b64(l1->verifier, strlen(l1->verifier));
 		CHECK(ch != NULL && oa_valid_pkce_challenge(ch, strlen(ch)));
 		free(ch);

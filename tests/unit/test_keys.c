@@ -4,7 +4,9 @@
  */
 #include <sys/stat.h>
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -585,6 +587,160 @@ test_refresh(void)
 	oa_keyring_free(ring);
 }
 
+/*
+ * The open descriptors of this process (all of them, or only those on
+ * directory p when p is not NULL); *cloexec is cleared when one of
+ * those on p lacks FD_CLOEXEC. -1 when /proc cannot be read.
+ */
+static int
+count_fds(const char *p, int *cloexec)
+{
+	char real[PATH_MAX], link[PATH_MAX], fdp[64];
+	struct dirent *e;
+	DIR *d;
+	ssize_t r;
+	int n = 0, fd;
+
+	if (p != NULL && realpath(p, real) == NULL)
+		return -1;
+	if ((d = opendir("/proc/self/fd")) == NULL)
+		return -1;
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.' || (fd = atoi(e->d_name)) == dirfd(d))
+			continue;
+		if (p == NULL) {
+			n++;
+			continue;
+		}
+		snprintf(fdp, sizeof(fdp), "/proc/self/fd/%d", fd);
+		if ((r = readlink(fdp, link, sizeof(link) - 1)) < 0)
+			continue;
+		link[r] = '\0';
+		if (strcmp(link, real) != 0)
+			continue;
+		n++;
+		if (cloexec != NULL && !(fcntl(fd, F_GETFD) & FD_CLOEXEC))
+			*cloexec = 0;
+	}
+	closedir(d);
+	return n;
+}
+
+/* Sets directory p's mtime to t.0. */
+static void
+set_mtime(const char *p, time_t t)
+{
+	struct timespec ts[2] = { { t, 0 }, { t, 0 } };
+
+	utimensat(AT_FDCWD, p, ts, 0);
+}
+
+/* Polls oa_keyring_changed for up to secs seconds: 1 once it says so. */
+static int
+changed_within(const struct oa_keyring *ring, int secs)
+{
+	struct timespec t0, t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
+		if (oa_keyring_changed(ring))
+			return 1;
+		usleep(20 * 1000);
+		clock_gettime(CLOCK_MONOTONIC, &t);
+	} while (t.tv_sec - t0.tv_sec <= secs);
+	return 0;
+}
+
+/*
+ * The ring watches keys_dir through an open descriptor: one per ring,
+ * close-on-exec, closed when the ring goes (reloads leak none, failed
+ * loads neither); a change inside the directory is seen at once; a
+ * directory replaced by another (even one with the same mtime, as
+ * "cp -a" or rsync leave it) or removed is seen at the first check
+ * after a load and within about a second after that.
+ */
+static void
+test_watch(void)
+{
+	char k1[48], k2[48], other[160], old[160], p[256];
+	struct oa_keyring *ring = NULL;
+	time_t now = time(NULL);
+	int before, cloexec = 1, i;
+
+	CHECK(oa_keys_new(dir, OA_ALG_ES256, 0, k1) == 0);
+	age_dir(now - 100);
+	before = count_fds(NULL, NULL);
+	CHECK(before > 0);
+
+	CHECK(oa_keyring_refresh(&ring, dir, oa_keyring_load) == 0);
+	CHECK(ring != NULL && !oa_keyring_changed(ring));
+	CHECK(count_fds(dir, &cloexec) == 1 && cloexec);
+	CHECK(count_fds(NULL, NULL) == before + 1);
+	/* Changes inside: seen at once; reloads leak no descriptor. */
+	for (i = 0; i < 20; i++) {
+		CHECK(write_meta(k1, "ES256", now - 50 - i, now - 50 - i,
+		    0) == 0);
+		age_dir(now - 90 + i);
+		CHECK(ring != NULL && oa_keyring_changed(ring));
+		CHECK(oa_keyring_refresh(&ring, dir, oa_keyring_load) == 0);
+	}
+	CHECK(count_fds(NULL, NULL) == before + 1);
+	/* A failed load keeps none. */
+	path(p, sizeof(p), k1, ".json");
+	CHECK(write_file(p, "{not json", 0600) == 0);
+	CHECK(oa_keyring_refresh(&ring, dir, oa_keyring_load) == -1 &&
+	    ring == NULL);
+	CHECK(count_fds(NULL, NULL) == before);
+	CHECK(write_meta(k1, "ES256", now - 200, now - 200, 0) == 0);
+	age_dir(now - 100);
+
+	/* Another directory with another key, renamed over keys_dir with
+	 * the very mtime the ring saw. */
+	snprintf(other, sizeof(other), "%s/other", tmp);
+	snprintf(old, sizeof(old), "%s/old", tmp);
+	CHECK(oa_keys_init_dir(other) == 0);
+	{
+		char save[128];
+
+		strcpy(save, dir);
+		strcpy(dir, other);
+		CHECK(oa_keys_new(dir, OA_ALG_ES256, 0, k2) == 0);
+		strcpy(dir, save);
+	}
+	set_mtime(other, now - 100);
+
+	/* At the first check after the load: at once. */
+	ring = oa_keyring_load(dir);
+	CHECK(ring != NULL);
+	CHECK(rename(dir, old) == 0 && rename(other, dir) == 0);
+	set_mtime(dir, now - 100);
+	CHECK(ring != NULL && oa_keyring_changed(ring));
+	CHECK(oa_keyring_refresh(&ring, dir, oa_keyring_load) == 0);
+	CHECK(ring != NULL && ring->n == 1 && find(ring, k2) != NULL);
+	CHECK(count_fds(NULL, NULL) == before + 1);
+	CHECK(count_fds(dir, NULL) == 1);
+
+	/* Later: within the second (a generous deadline). */
+	CHECK(ring != NULL && !oa_keyring_changed(ring));
+	CHECK(rename(dir, other) == 0 && rename(old, dir) == 0);
+	set_mtime(dir, now - 100);
+	CHECK(ring != NULL && changed_within(ring, 3));
+	CHECK(oa_keyring_refresh(&ring, dir, oa_keyring_load) == 0);
+	CHECK(ring != NULL && find(ring, k1) != NULL &&
+	    find(ring, k2) == NULL);
+
+	/* Removed (renamed away): seen too. */
+	CHECK(ring != NULL && !oa_keyring_changed(ring));
+	CHECK(rename(dir, old) == 0);
+	CHECK(ring != NULL && changed_within(ring, 3));
+	CHECK(rename(old, dir) == 0);
+	oa_keyring_free(ring);
+	CHECK(count_fds(NULL, NULL) == before);
+	snprintf(p, sizeof(p), "rm -rf '%s'", other);
+	if (system(p) != 0)
+		fprintf(stderr, "cannot remove %s\n", other);
+}
+
 /* Removes every file of dir and dir itself. */
 static void
 rm_dir(void)
@@ -635,6 +791,9 @@ main(void)
 	rm_dir();
 	fresh_dir("k7");
 	test_refresh();
+	rm_dir();
+	fresh_dir("k8");
+	test_watch();
 	rm_dir();
 
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);

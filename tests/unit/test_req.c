@@ -242,6 +242,126 @@ test_params_errors(void)
 	    oa_param_error_str(OA_PARAM_DUPLICATE), "duplicate parameter");
 }
 
+/*
+ * Parameter names around the size of oa_params_parse's stack buffer for
+ * names (64 bytes): declared names of 62..66 and 100 characters, given
+ * plain and percent-encoded (three times longer raw), must match exactly
+ * and only themselves: no truncation that makes a longer name, or a
+ * prefix, equal to a declared one.
+ */
+static char *
+pct_encode(const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t i, n = strlen(s);
+	char *o = malloc(3 * n + 1);
+
+	if (o == NULL)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		o[3 * i] = '%';
+		o[3 * i + 1] = hex[(unsigned char)s[i] >> 4];
+		o[3 * i + 2] = hex[(unsigned char)s[i] & 15];
+	}
+	o[3 * n] = '\0';
+	return o;
+}
+
+/* Parses "rawname=v" against spec; the value of declared name want, or
+ * NULL; *err gets the parse error. Malloc'd copy (free). */
+static char *
+one_name(const struct oa_param_spec *spec, size_t nspec, const char *raw,
+    const char *want, enum oa_param_error *err)
+{
+	struct oa_params *p;
+	char in[1100];
+	char *v = NULL;
+	const char *g;
+
+	snprintf(in, sizeof(in), "%s=v", raw);
+	if ((p = oa_params_parse(spec, nspec, in, strlen(in))) == NULL)
+		return NULL;
+	*err = p->err;
+	if ((g = oa_params_get(p, want)) != NULL)
+		v = strdup(g);
+	oa_params_free(p);
+	return v;
+}
+
+static void
+test_long_names(void)
+{
+	static const size_t lens[] = { 20, 21, 22, 62, 63, 64, 65, 66, 100 };
+	char names[9][101], *v, *enc, raw[1024];
+	struct oa_param_spec spec[9];
+	enum oa_param_error err;
+	size_t i, j, n = sizeof(lens) / sizeof(lens[0]);
+
+	/* Each name a prefix of the next: "nnnn...". */
+	for (i = 0; i < n; i++) {
+		memset(names[i], 'n', lens[i]);
+		names[i][lens[i]] = '\0';
+		spec[i].name = names[i];
+		spec[i].max_len = 8;
+		spec[i].valid = NULL;
+		spec[i].required = 0;
+	}
+	for (i = 0; i < n; i++) {
+		/* Plain: only itself. */
+		err = OA_PARAM_OK;
+		for (j = 0; j < n; j++) {
+			v = one_name(spec, n, names[i], names[j], &err);
+			CHECK((i == j) == (v != NULL));
+			CHECK(err == OA_PARAM_OK);
+			free(v);
+		}
+		/* Percent-encoded, and mixed: the same name. */
+		if ((enc = pct_encode(names[i])) == NULL)
+			continue;
+		v = one_name(spec, n, enc, names[i], &err);
+		CHECK(v != NULL && strcmp(v, "v") == 0 && err == OA_PARAM_OK);
+		free(v);
+		snprintf(raw, sizeof(raw), "n%s", enc + 3);
+		v = one_name(spec, n, raw, names[i], &err);
+		CHECK(v != NULL && err == OA_PARAM_OK);
+		free(v);
+		/* One more byte, encoded or not: no declared name. */
+		snprintf(raw, sizeof(raw), "%sx", enc);
+		for (j = 0; j < n; j++) {
+			v = one_name(spec, n, raw, names[j], &err);
+			CHECK(v == NULL);
+			free(v);
+		}
+		snprintf(raw, sizeof(raw), "%s%%00", names[i]);
+		for (j = 0; j < n; j++) {
+			v = one_name(spec, n, raw, names[j], &err);
+			CHECK(v == NULL);
+			free(v);
+		}
+		/* A bad escape at the very end of a long name: refused. */
+		snprintf(raw, sizeof(raw), "%s%%4", names[i]);
+		v = one_name(spec, n, raw, names[i], &err);
+		CHECK(v == NULL && err == OA_PARAM_BAD_ENCODING);
+		free(v);
+		free(enc);
+	}
+	/* A 63- and a 64-byte raw name that decode to the 21-byte name. */
+	if ((enc = pct_encode(names[1])) != NULL) {
+		CHECK(strlen(enc) == 63);
+		v = one_name(spec, n, enc, names[1], &err);
+		CHECK(v != NULL);
+		free(v);
+		free(enc);
+	}
+	if ((enc = pct_encode(names[2])) != NULL) {
+		CHECK(strlen(enc) == 66);
+		v = one_name(spec, n, enc, names[2], &err);
+		CHECK(v != NULL);
+		free(v);
+		free(enc);
+	}
+}
+
 static void
 test_pkce(void)
 {
@@ -628,6 +748,7 @@ main(void)
 {
 	test_params_basic();
 	test_params_errors();
+	test_long_names();
 	test_pkce();
 	test_validators();
 	test_cookies();
