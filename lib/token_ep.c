@@ -33,8 +33,6 @@
 #include <strings.h>
 
 #include <openssl/crypto.h>
-#include <openssl/err.h>
-#include <openssl/rand.h>
 
 #include "ownauth.h"
 
@@ -162,18 +160,6 @@ oa_token_ep_new(const char *conf_path)
 	if ((ep = calloc(1, sizeof(*ep))) == NULL)
 		return NULL;
 	ep->retry = 1;
-	/*
-	 * The first RS256 (blinding) or ES256 (nonce) signature draws from
-	 * OpenSSL's DRBG. Its default, CTR-DRBG, fetches AES-256-CTR, and
-	 * the first fetch of any cipher builds every cipher method of the
-	 * provider: about 0.4 ms of a plain-CGI token.fcgi's run (SPEC
-	 * §11). HASH-DRBG over SHA-256 (NIST SP 800-90A, the same 256-bit
-	 * strength) uses the digest the signature fetches anyway. It only
-	 * takes before the DRBG's first use; later (it was used already)
-	 * it is refused and changes nothing.
-	 */
-	if (RAND_set_DRBG_type(NULL, "HASH-DRBG", NULL, NULL, "SHA256") != 1)
-		ERR_clear_error();
 	if ((ep->conf_path = strdup(conf_path ? conf_path : "")) == NULL) {
 		free(ep);
 		return NULL;
