@@ -353,7 +353,8 @@ oa_cgi_header(struct oa_cgi *c, const char *name, const char *value)
 		}
 	if (buf_add(&p->head, name, strlen(name)) == -1 ||
 	    buf_add(&p->head, ": ", 2) == -1 ||
-	    buf_add(&p->head, value, strlen(value)) == -1 ||
+	    buf_add(&p->head, value, (size_t)(v -
+	    (const unsigned char *)value)) == -1 ||
 	    buf_add(&p->head, "\r\n", 2) == -1) {
 		oa_log(OA_LOG_ERROR, "oa_cgi_header: out of memory");
 		goto fail;

@@ -11,7 +11,18 @@
  * table, about a tenth of a millisecond) and a FastCGI worker pays at
  * every call (a getpid(2) fork check and a lock, each time). OpenSSL's
  * RAND_bytes is the fallback for a kernel without getrandom (ENOSYS).
+ *
+ * Small requests are served from a per-process reserve of kernel
+ * randomness, refilled by one getrandom(2) of about a kilobyte: a login
+ * draws its values in two calls, and each was a system call (SPEC §11's
+ * login bar). The reserve has a page of its own, marked MADV_WIPEONFORK
+ * (a child finds it zeroed, so parent and child can never hand out the
+ * same bytes: the child refills) and MADV_DONTDUMP; each byte handed out
+ * is wiped from it at once. Where the page cannot be so marked, every
+ * call goes to the kernel. The programs are single-threaded (libcurl's
+ * resolver threads never draw).
  */
+#include <sys/mman.h>
 #include <sys/random.h>
 
 #include <errno.h>
@@ -41,23 +52,18 @@ random_openssl(unsigned char *p, size_t left)
 	return 0;
 }
 
-/*
- * Fills buf with len bytes from the kernel CSPRNG (getrandom(2) without
- * flags: it blocks only until the kernel pool is initialised at boot,
- * and never returns fewer bytes than asked for up to 256; longer
- * requests and signals are looped over), or from OpenSSL's when the
- * kernel has no getrandom. Returns 0, or -1 when the generator failed
- * (buf is then wiped, never half random).
- */
-int
-oa_random(void *buf, size_t len)
+/* len bytes from the kernel CSPRNG (getrandom(2) without flags: it
+ * blocks only until the kernel pool is initialised at boot, and never
+ * returns fewer bytes than asked for up to 256; longer requests and
+ * signals are looped over), or from OpenSSL's when the kernel has no
+ * getrandom. 0, or -1 (buf wiped). */
+static int
+random_kernel(unsigned char *buf, size_t len)
 {
 	unsigned char *p = buf;
 	size_t left = len;
 	ssize_t n;
 
-	if (buf == NULL && len != 0)
-		return -1;
 	while (left > 0) {
 		n = getrandom(p, left, 0);
 		if (n < 0) {
@@ -75,6 +81,71 @@ oa_random(void *buf, size_t len)
 		p += n;
 		left -= (size_t)n;
 	}
+	return 0;
+}
+
+#define POOL_PAGE  4096
+#define POOL_BYTES 1024     /* one refill */
+#define POOL_SMALL 128      /* larger requests go to the kernel */
+
+struct pool {
+	size_t avail;       /* unused bytes at the start of buf; 0 in a
+	                     * forked child (the page is wiped) */
+	unsigned char buf[POOL_BYTES];
+};
+
+/* The reserve, or NULL when it cannot be had safely. */
+static struct pool *
+pool_get(void)
+{
+	static struct pool *pool;
+	static int tried;
+	void *m;
+
+	if (tried)
+		return pool;
+	tried = 1;
+	m = mmap(NULL, POOL_PAGE, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (m == MAP_FAILED)
+		return NULL;
+	if (madvise(m, POOL_PAGE, MADV_WIPEONFORK) != 0) {
+		(void)munmap(m, POOL_PAGE);
+		return NULL;
+	}
+	(void)madvise(m, POOL_PAGE, MADV_DONTDUMP);
+	pool = m;
+	return pool;
+}
+
+/*
+ * Fills buf with len bytes of the kernel CSPRNG (see the top of the
+ * file). Returns 0, or -1 when the generator failed (buf is then wiped,
+ * never half random).
+ */
+int
+oa_random(void *buf, size_t len)
+{
+	struct pool *pl;
+
+	if (buf == NULL && len != 0)
+		return -1;
+	if (len == 0)
+		return 0;
+	if (len > POOL_SMALL || (pl = pool_get()) == NULL)
+		return random_kernel(buf, len);
+	if (pl->avail < len) {
+		/* What is left is dropped: wiped by the refill. */
+		if (random_kernel(pl->buf, sizeof(pl->buf)) != 0) {
+			pl->avail = 0;
+			OPENSSL_cleanse(buf, len);
+			return -1;
+		}
+		pl->avail = sizeof(pl->buf);
+	}
+	pl->avail -= len;
+	memcpy(buf, pl->buf + pl->avail, len);
+	OPENSSL_cleanse(pl->buf + pl->avail, len);
 	return 0;
 }
 

@@ -170,10 +170,56 @@ test_sha256(void)
 	    WEXITSTATUS(st) == 0);
 }
 
+/*
+ * The reserve of small draws (util.c): parent and forked child never
+ * hand out the same bytes (the page is wiped in the child), and small
+ * draws across refills never repeat.
+ */
+static void
+test_random_reserve(void)
+{
+	unsigned char seen[64][32], a[32], b[32], x[100];
+	int fds[2], st, dup = 0;
+	pid_t pid;
+
+	/* Draws of every small size, across several refills. */
+	for (size_t n = 1; n <= 128; n++) {
+		unsigned char t[128];
+
+		CHECK(oa_random(t, n) == 0);
+	}
+	for (int i = 0; i < 64; i++)
+		CHECK(oa_random(seen[i], sizeof(seen[i])) == 0);
+	for (int i = 0; i < 64; i++)
+		for (int j = i + 1; j < 64; j++)
+			dup += memcmp(seen[i], seen[j], 32) == 0;
+	CHECK(dup == 0);
+	/* The reserve holds bytes now: the child's first draw of the same
+	 * size must not be the parent's next one. */
+	CHECK(oa_random(x, sizeof(x)) == 0);
+	CHECK(pipe(fds) == 0);
+	fflush(NULL);
+	if ((pid = fork()) == 0) {
+		close(fds[0]);
+		if (oa_random(b, sizeof(b)) != 0 ||
+		    write(fds[1], b, sizeof(b)) != (ssize_t)sizeof(b))
+			_exit(1);
+		_exit(0);
+	}
+	close(fds[1]);
+	CHECK(oa_random(a, sizeof(a)) == 0);
+	CHECK(pid > 0 && read(fds[0], b, sizeof(b)) == (ssize_t)sizeof(b));
+	close(fds[0]);
+	CHECK(pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st) &&
+	    WEXITSTATUS(st) == 0);
+	CHECK(memcmp(a, b, sizeof(a)) != 0);
+}
+
 int
 main(void)
 {
 	test_random();
+	test_random_reserve();
 	test_random_fallback();
 	test_sha256();
 	return t_done("util");
