@@ -14,6 +14,7 @@
  * The error descriptions are fixed text or oa_params' err_desc (our own
  * parameter names and fixed phrases): never input bytes.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,15 +101,58 @@ set_error(struct oa_authz *a, enum oa_authz_result r, const char *error,
 	    description);
 }
 
-/* Takes the value of spec_all[i] out of p (so that it is not wiped). */
+/* The value of spec_all[i] in p, borrowed: authz_block() copies what
+ * is kept before p is freed. */
 static char *
 take(struct oa_params *p, size_t i)
 {
-	char *v = p->v[i];
+	return p->v[i];
+}
 
-	p->v[i] = NULL;
-	p->len[i] = 0;
-	return v;
+/* The strings of struct oa_authz, for authz_block(). */
+static const size_t authz_strings[] = {
+	offsetof(struct oa_authz, state),
+	offsetof(struct oa_authz, nonce),
+	offsetof(struct oa_authz, code_challenge),
+	offsetof(struct oa_authz, scope),
+	offsetof(struct oa_authz, prompt),
+	offsetof(struct oa_authz, login_hint),
+};
+#define N_AUTHZ_STRINGS (sizeof(authz_strings) / sizeof(authz_strings[0]))
+
+static char **
+authz_string(struct oa_authz *a, size_t i)
+{
+	return (char **)(void *)((char *)a + authz_strings[i]);
+}
+
+/* t (its strings borrowed) copied into one allocation with its strings
+ * after it, or NULL when out of memory. */
+static struct oa_authz *
+authz_block(struct oa_authz *t)
+{
+	struct oa_authz *a;
+	size_t i, n, total = sizeof(*a);
+	char *d;
+
+	for (i = 0; i < N_AUTHZ_STRINGS; i++)
+		if (*authz_string(t, i) != NULL)
+			total += strlen(*authz_string(t, i)) + 1;
+	if ((a = malloc(total)) == NULL)
+		return NULL;
+	*a = *t;
+	d = (char *)(a + 1);
+	for (i = 0; i < N_AUTHZ_STRINGS; i++) {
+		const char *v = *authz_string(t, i);
+		if (v == NULL)
+			continue;
+		n = strlen(v) + 1;
+		memcpy(d, v, n);
+		*authz_string(a, i) = d;
+		d += n;
+	}
+	a->block = total;
+	return a;
 }
 
 /* 1 when the prompt value list is acceptable (OIDC Core §3.1.2.1:
@@ -204,12 +248,16 @@ out:
 	return rc;
 }
 
-/* Pass 2 and the checks that follow; errors are OA_AUTHZ_REDIRECT. */
+/* Pass 2 and the checks that follow; errors are OA_AUTHZ_REDIRECT. a's
+ * strings borrow from the parse: *out gets a copied with them
+ * (authz_block). 0 or -1 (out of memory). */
 static int
-check_request(struct oa_authz *a, const char *in, size_t len)
+check_request(struct oa_authz *a, const char *in, size_t len,
+    struct oa_authz **out)
 {
 	struct oa_params *p;
 	const char *rt, *method, *mode;
+	int rc;
 
 	if ((p = oa_params_parse(spec_all, P_COUNT, in, len)) == NULL)
 		return -1;
@@ -320,46 +368,54 @@ check_request(struct oa_authz *a, const char *in, size_t len)
 	a->error = NULL;
 	a->error_description[0] = '\0';
 out:
+	rc = (*out = authz_block(a)) != NULL ? 0 : -1;
 	oa_params_free(p);
-	return 0;
+	return rc;
 }
 
 struct oa_authz *
 oa_authz_parse(const struct oa_conf *conf, const char *in, size_t len)
 {
-	struct oa_authz *a;
+	struct oa_authz t, *a = NULL;
 	int r;
 
 	if (conf == NULL)
 		return NULL;
-	if ((a = calloc(1, sizeof(*a))) == NULL)
-		goto nomem;
+	/* Built on the stack, then copied with its strings into one
+	 * allocation. */
+	memset(&t, 0, sizeof(t));
 	if (in == NULL)
 		len = 0;
-	if ((r = establish_client(a, conf, in, len)) == -1)
+	if ((r = establish_client(&t, conf, in, len)) == -1)
 		goto nomem;
-	if (r == 1)
+	if (r == 1) {
+		if ((a = authz_block(&t)) == NULL)
+			goto nomem;
 		return a;
-	if (check_request(a, in, len) == -1)
+	}
+	if (check_request(&t, in, len, &a) == -1)
 		goto nomem;
 	return a;
 nomem:
 	oa_log(OA_LOG_ERROR, "oa_authz_parse: out of memory");
-	oa_authz_free(a);
 	return NULL;
 }
 
 void
 oa_authz_free(struct oa_authz *a)
 {
+	size_t i;
+
 	if (a == NULL)
 		return;
-	oa_secret_free(a->state);
-	oa_secret_free(a->nonce);
-	oa_secret_free(a->code_challenge);
-	oa_secret_free(a->scope);
-	oa_secret_free(a->prompt);
-	oa_secret_free(a->login_hint);
+	if (a->block != 0) {
+		/* authz_block: the struct and its strings together. */
+		OPENSSL_cleanse(a, a->block);
+		free(a);
+		return;
+	}
+	for (i = 0; i < N_AUTHZ_STRINGS; i++)
+		oa_secret_free(*authz_string(a, i));
 	OPENSSL_cleanse(a, sizeof(*a));
 	free(a);
 }
@@ -407,58 +463,85 @@ oa_authz_error_location(const char *redirect_uri, int fragment,
 	    OA_URL_QUERY, kv, sizeof(kv) / sizeof(kv[0]));
 }
 
-/* strdup of a nullable string; 0, or -1 when out of memory. */
-static int
-dup_opt(char **dst, const char *s)
+/* base64url without padding (as oa_b64url_encode) of len bytes into
+ * out, which has room for (len * 4 + 2) / 3 + 1 bytes. */
+static void
+b64url_into(const uint8_t *in, size_t len, char *out)
 {
-	*dst = NULL;
-	if (s == NULL)
-		return 0;
-	return (*dst = strdup(s)) == NULL ? -1 : 0;
+	static const char al[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz0123456789-_";
+	size_t i;
+	uint32_t v;
+
+	for (i = 0; i + 3 <= len; i += 3) {
+		v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
+		*out++ = al[v >> 18 & 63];
+		*out++ = al[v >> 12 & 63];
+		*out++ = al[v >> 6 & 63];
+		*out++ = al[v & 63];
+	}
+	if (len - i == 1) {
+		v = (uint32_t)in[i] << 16;
+		*out++ = al[v >> 18 & 63];
+		*out++ = al[v >> 12 & 63];
+	} else if (len - i == 2) {
+		v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8;
+		*out++ = al[v >> 18 & 63];
+		*out++ = al[v >> 12 & 63];
+		*out++ = al[v >> 6 & 63];
+	}
+	*out = '\0';
 }
 
 struct oa_login *
 oa_authz_login_new(const struct oa_authz *a, const struct oa_provider *prov,
     time_t now)
 {
-	struct oa_login *l = NULL;
+	struct oa_login t, *l;
 	uint8_t rnd[STATE_BYTES + VERIFIER_BYTES + NONCE_BYTES];
+	char state[(STATE_BYTES * 4 + 2) / 3 + 1];
+	char verifier[(VERIFIER_BYTES * 4 + 2) / 3 + 1];
+	char nonce[(NONCE_BYTES * 4 + 2) / 3 + 1];
 
 	if (a == NULL || a->result != OA_AUTHZ_OK || prov == NULL) {
 		oa_log(OA_LOG_ERROR, "oa_authz_login_new: bad arguments");
 		return NULL;
 	}
-	if ((l = calloc(1, sizeof(*l))) == NULL)
-		goto nomem;
-	l->created = now;
 	/* One draw for the three values (one system call), each its own
 	 * bytes of it. */
-	if (oa_random(rnd, sizeof(rnd)) == -1)
-		goto fail;
-	if ((l->state = oa_b64url_encode(rnd, STATE_BYTES)) == NULL)
-		goto nomem;
+	if (oa_random(rnd, sizeof(rnd)) == -1) {
+		OPENSSL_cleanse(rnd, sizeof(rnd));
+		return NULL;
+	}
+	memset(&t, 0, sizeof(t));
+	t.created = now;
+	b64url_into(rnd, STATE_BYTES, state);
+	t.state = state;
 	/* SECURITY 6: PKCE and nonce towards the upstream too. */
-	if (prov->type != OA_PROV_DEV && (l->verifier =
-	    oa_b64url_encode(rnd + STATE_BYTES, VERIFIER_BYTES)) == NULL)
-		goto nomem;
-	if (prov->type == OA_PROV_OIDC && (l->nonce = oa_b64url_encode(rnd +
-	    STATE_BYTES + VERIFIER_BYTES, NONCE_BYTES)) == NULL)
-		goto nomem;
+	if (prov->type != OA_PROV_DEV) {
+		b64url_into(rnd + STATE_BYTES, VERIFIER_BYTES, verifier);
+		t.verifier = verifier;
+	}
+	if (prov->type == OA_PROV_OIDC) {
+		b64url_into(rnd + STATE_BYTES + VERIFIER_BYTES, NONCE_BYTES,
+		    nonce);
+		t.nonce = nonce;
+	}
 	OPENSSL_cleanse(rnd, sizeof(rnd));
-	if (dup_opt(&l->provider, prov->name) == -1 ||
-	    dup_opt(&l->client_id, a->client->name) == -1 ||
-	    dup_opt(&l->redirect_uri, a->redirect_uri) == -1 ||
-	    dup_opt(&l->client_state, a->state) == -1 ||
-	    dup_opt(&l->client_nonce, a->nonce) == -1 ||
-	    dup_opt(&l->code_challenge, a->code_challenge) == -1 ||
-	    dup_opt(&l->response_type, a->response_type) == -1 ||
-	    dup_opt(&l->scope, a->scope) == -1)
-		goto nomem;
+	/* The client's values and ours, copied into one allocation. */
+	t.provider = prov->name;
+	t.client_id = a->client->name;
+	t.redirect_uri = (char *)a->redirect_uri;
+	t.client_state = a->state;
+	t.client_nonce = a->nonce;
+	t.code_challenge = a->code_challenge;
+	t.response_type = (char *)a->response_type;
+	t.scope = a->scope;
+	l = oa_login_dup(&t);
+	OPENSSL_cleanse(state, sizeof(state));
+	OPENSSL_cleanse(verifier, sizeof(verifier));
+	OPENSSL_cleanse(nonce, sizeof(nonce));
+	if (l == NULL)
+		oa_log(OA_LOG_ERROR, "oa_authz_login_new: out of memory");
 	return l;
-nomem:
-	oa_log(OA_LOG_ERROR, "oa_authz_login_new: out of memory");
-fail:
-	OPENSSL_cleanse(rnd, sizeof(rnd));
-	oa_login_free(l);
-	return NULL;
 }

@@ -246,32 +246,49 @@ enum cookie_scope {
 };
 
 /*
- * Works out how cookies are scoped for issuer and writes the malloc'd
- * Path attribute value. 0 or -1.
+ * Works out how cookies are scoped for issuer and points *pathp at the
+ * Path attribute value (inside issuer, or a static "/"). 0 or -1. Runs
+ * on every login redirect: nothing is copied, oa_url_split only checks.
  */
 static int
-issuer_scope(const char *issuer, enum cookie_scope *scope, char **pathp)
+issuer_scope(const char *issuer, enum cookie_scope *scope, const char **pathp)
 {
-	char *scheme = NULL, *host = NULL, *path = NULL;
-	size_t i;
-	int rc = -1;
+	const char *auth, *aend, *hend, *path;
+	char host[256];   /* oa_url_split: a name has at most 253 bytes */
+	size_t i, hl;
+	int https;
 
 	if (issuer == NULL ||
-	    oa_url_split(issuer, &scheme, &host, NULL, &path) != 0) {
+	    oa_url_split(issuer, NULL, NULL, NULL, NULL) != 0) {
 		oa_log(OA_LOG_ERROR, "cookie: cannot parse the issuer URL");
-		goto out;
+		return -1;
 	}
-	if (strcmp(scheme, "https") == 0)
+	/* Split as oa_url_split does: scheme "://" host [":" port] rest. */
+	https = strncmp(issuer, "https://", 8) == 0;
+	auth = issuer + (https ? 8 : 7);
+	aend = auth + strcspn(auth, "/?");
+	if (*auth == '[')
+		hend = (const char *)memchr(auth, ']', (size_t)(aend - auth)) +
+		    1;
+	else if ((hend = memchr(auth, ':', (size_t)(aend - auth))) == NULL)
+		hend = aend;
+	path = aend;
+	hl = (size_t)(hend - auth);
+	if (hl >= sizeof(host))
+		hl = 0;   /* never: then not loopback */
+	memcpy(host, auth, hl);
+	host[hl] = '\0';
+	if (https)
 		*scope = path[0] == '\0' || strcmp(path, "/") == 0
 		    ? SCOPE_HOST
 		    : SCOPE_SECURE;
-	else if (strcmp(scheme, "http") == 0 && oa_host_is_loopback(host))
+	else if (oa_host_is_loopback(host))
 		*scope = SCOPE_LOOPBACK;
 	else {
 		oa_log(OA_LOG_ERROR,
 		    "cookie: the issuer is http on a host "
 		    "that is not loopback");
-		goto out;
+		return -1;
 	}
 	/* RFC 6265 §4.1.1 path-value: no CTL and no ';'. We also refuse
 	 * ',' (old folding) and anything but a plain path. */
@@ -282,22 +299,11 @@ issuer_scope(const char *issuer, enum cookie_scope *scope, char **pathp)
 			oa_log(OA_LOG_ERROR,
 			    "cookie: the issuer path has a "
 			    "character not allowed in a cookie Path");
-			goto out;
+			return -1;
 		}
 	}
-	if (path[0] == '\0') {
-		free(path);
-		if ((path = strdup("/")) == NULL)
-			goto out;
-	}
-	*pathp = path;
-	path = NULL;
-	rc = 0;
-out:
-	free(scheme);
-	free(host);
-	free(path);
-	return rc;
+	*pathp = path[0] == '\0' ? "/" : path;
+	return 0;
 }
 
 static int
@@ -359,11 +365,11 @@ char *
 oa_cookie_name(const char *issuer, const char *base)
 {
 	enum cookie_scope scope;
-	char *path = NULL, *name = NULL;
+	const char *path;
+	char *name = NULL;
 
 	if (!valid_base(base) || issuer_scope(issuer, &scope, &path) != 0)
 		return NULL;
-	free(path);
 	if (asprintf(&name, "%s%s", scope_prefix(scope), base) < 0)
 		return NULL;
 	return name;
@@ -406,7 +412,8 @@ oa_cookie_header(const char *issuer, const char *base, const char *value,
     long max_age, enum oa_samesite samesite)
 {
 	enum cookie_scope scope;
-	char *path = NULL, *out;
+	const char *path;
+	char *out;
 
 	if (!valid_base(base) || value == NULL || !valid_value(value) ||
 	    max_age < 0) {
@@ -416,7 +423,6 @@ oa_cookie_header(const char *issuer, const char *base, const char *value,
 	if (issuer_scope(issuer, &scope, &path) != 0)
 		return NULL;
 	out = header_build(scope, path, base, value, max_age, samesite);
-	free(path);
 	return out;
 }
 
@@ -461,10 +467,59 @@ oa_login_free(struct oa_login *l)
 
 	if (l == NULL)
 		return;
+	if (l->block != 0) {
+		/* oa_login_dup: the struct and its strings together. */
+		OPENSSL_cleanse(l, l->block);
+		free(l);
+		return;
+	}
 	for (i = 0; i < NFIELDS; i++)
 		oa_secret_free(*field(l, i));
 	OPENSSL_cleanse(l, sizeof(*l));
 	free(l);
+}
+
+/* A login with the fields vals[] (NULL: absent) in one allocation. */
+static struct oa_login *
+login_block(const char *const vals[NFIELDS], time_t created)
+{
+	struct oa_login *l;
+	size_t i, n, total = sizeof(*l), lens[NFIELDS];
+	char *d;
+
+	for (i = 0; i < NFIELDS; i++) {
+		lens[i] = vals[i] != NULL ? strlen(vals[i]) : 0;
+		if (vals[i] != NULL)
+			total += lens[i] + 1;
+	}
+	if ((l = malloc(total)) == NULL)
+		return NULL;
+	memset(l, 0, sizeof(*l));
+	d = (char *)(l + 1);
+	for (i = 0; i < NFIELDS; i++) {
+		if (vals[i] == NULL)
+			continue;
+		n = lens[i] + 1;
+		memcpy(d, vals[i], n);
+		*field(l, i) = d;
+		d += n;
+	}
+	l->created = created;
+	l->block = total;
+	return l;
+}
+
+struct oa_login *
+oa_login_dup(const struct oa_login *login)
+{
+	const char *vals[NFIELDS];
+	size_t i;
+
+	if (login == NULL)
+		return NULL;
+	for (i = 0; i < NFIELDS; i++)
+		vals[i] = cfield(login, i);
+	return login_block(vals, login->created);
 }
 
 struct oa_logins *
@@ -530,20 +585,14 @@ oa_logins_add(struct oa_logins *set, const struct oa_login *login)
 			return -1;
 		}
 	}
-	if ((l = calloc(1, sizeof(*l))) == NULL)
-		goto nomem;
-	for (i = 0; i < NFIELDS; i++) {
-		const char *s = cfield(login, i);
-		if (s != NULL && (*field(l, i) = strdup(s)) == NULL)
-			goto nomem;
+	if ((l = oa_login_dup(login)) == NULL) {
+		oa_log(OA_LOG_ERROR, "oa_logins_add: out of memory");
+		return -1;
 	}
-	l->created = login->created ? login->created : time(NULL);
+	if (l->created == 0)
+		l->created = time(NULL);
 	logins_push(set, l);
 	return 0;
-nomem:
-	oa_log(OA_LOG_ERROR, "oa_logins_add: out of memory");
-	oa_login_free(l);
-	return -1;
 }
 
 int
@@ -728,10 +777,12 @@ logins_decode(const char *txt, size_t len, time_t now, struct oa_logins **out)
 		goto out;
 	cJSON_ArrayForEach(o, arr)
 	{
+		const char *vals[NFIELDS] = { NULL };
 		const cJSON *t;
+		time_t created;
 		double d;
 
-		if (!cJSON_IsObject(o) || (l = calloc(1, sizeof(*l))) == NULL)
+		if (!cJSON_IsObject(o))
 			goto out;
 		for (k = 0; k < NFIELDS; k++) {
 			const cJSON *m =
@@ -739,9 +790,9 @@ logins_decode(const char *txt, size_t len, time_t now, struct oa_logins **out)
 			if (m == NULL)
 				continue;
 			if (!cJSON_IsString(m) || m->valuestring == NULL ||
-			    strlen(m->valuestring) > OA_LOGIN_MAX_FIELD ||
-			    (*field(l, k) = strdup(m->valuestring)) == NULL)
+			    strlen(m->valuestring) > OA_LOGIN_MAX_FIELD)
 				goto out;
+			vals[k] = m->valuestring;
 		}
 		t = cJSON_GetObjectItemCaseSensitive(o, "t");
 		if (!cJSON_IsNumber(t))
@@ -750,16 +801,16 @@ logins_decode(const char *txt, size_t len, time_t now, struct oa_logins **out)
 		if (!(d >= 0 && d <= 9007199254740992.0) ||
 		    d != (double)(int64_t)d)
 			goto out;
-		l->created = (time_t)d;
-		if (l->state == NULL || l->state[0] == '\0' ||
-		    l->provider == NULL || l->provider[0] == '\0')
+		created = (time_t)d;
+		/* fields[0] is the state, fields[1] the provider. */
+		if (vals[0] == NULL || vals[0][0] == '\0' ||
+		    vals[1] == NULL || vals[1][0] == '\0')
 			goto out;
-		if ((int64_t)l->created < (int64_t)now - OA_LOGIN_TTL ||
-		    (int64_t)l->created > (int64_t)now + OA_SEAL_SKEW) {
-			oa_login_free(l); /* expired: dropped */
-			l = NULL;
-			continue;
-		}
+		if ((int64_t)created < (int64_t)now - OA_LOGIN_TTL ||
+		    (int64_t)created > (int64_t)now + OA_SEAL_SKEW)
+			continue; /* expired: dropped */
+		if ((l = login_block(vals, created)) == NULL)
+			goto out;
 		logins_push(set, l);
 		l = NULL;
 	}
@@ -842,7 +893,9 @@ oa_logins_cookie(const uint8_t key[32], const char *issuer,
     struct oa_logins *set, time_t now)
 {
 	enum cookie_scope scope;
-	char *path = NULL, *name = NULL, *val = NULL, *hdr = NULL;
+	const char *path;
+	char name[sizeof("__Secure-") + sizeof(OA_LOGIN_COOKIE)];
+	char *val = NULL, *hdr = NULL;
 
 	if (set == NULL || set->n == 0)
 		return oa_cookie_header(
@@ -851,10 +904,8 @@ oa_logins_cookie(const uint8_t key[32], const char *issuer,
 	 * read once. */
 	if (issuer_scope(issuer, &scope, &path) != 0)
 		goto out;
-	if (asprintf(&name, "%s%s", scope_prefix(scope), OA_LOGIN_COOKIE) < 0) {
-		name = NULL;
-		goto out;
-	}
+	snprintf(name, sizeof(name), "%s%s", scope_prefix(scope),
+	    OA_LOGIN_COOKIE);
 	if ((val = oa_logins_seal(key, name, set, now)) == NULL)
 		goto out;
 	if (!valid_value(val)) {
@@ -864,8 +915,6 @@ oa_logins_cookie(const uint8_t key[32], const char *issuer,
 	hdr = header_build(scope, path, OA_LOGIN_COOKIE, val, OA_LOGIN_TTL,
 	    OA_SAMESITE_LAX);
 out:
-	free(path);
-	free(name);
 	free(val);
 	return hdr;
 }

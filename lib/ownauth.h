@@ -1177,8 +1177,9 @@ char *oa_cookie_name(const char *issuer, const char *base);
                                     whole Set-Cookie stays under 3.3 KB */
 #define OA_LOGIN_MAX_FIELD 2048  /* bytes of one field */
 
-/* One in-flight login. Every string is malloc'd and wiped on free; NULL
- * when absent. state and provider are required. */
+/* One in-flight login. Every string is malloc'd (oa_login_dup: in the
+ * same allocation as the struct) and wiped on free; NULL when absent.
+ * state and provider are required. */
 struct oa_login {
 	char *state;           /* the upstream state we sent (random) */
 	char *provider;        /* provider name, for the mix-up check */
@@ -1192,6 +1193,9 @@ struct oa_login {
 	char *verifier;        /* our PKCE code_verifier towards upstream */
 	char *nonce;           /* our nonce towards an OIDC upstream */
 	time_t created;
+	size_t block;          /* internal: bytes of the one allocation
+	                          holding the struct and its strings
+	                          (oa_login_dup), or 0 */
 };
 
 struct oa_logins {
@@ -1203,6 +1207,10 @@ struct oa_logins {
 struct oa_logins *oa_logins_new(void);
 void oa_logins_free(struct oa_logins *set);
 void oa_login_free(struct oa_login *login);
+/* A deep copy of login (created copied as is) in one allocation: the
+ * strings follow the struct. Free with oa_login_free. NULL when out of
+ * memory. Checks nothing. */
+struct oa_login *oa_login_dup(const struct oa_login *login);
 /* Adds a deep copy of login (state and provider required, no field over
  * OA_LOGIN_MAX_FIELD bytes; created is set to now when 0), evicting the
  * oldest when OA_LOGIN_MAX are already in flight. 0 or -1. */
@@ -1463,7 +1471,8 @@ struct oa_authz {
 	const char *response_type;  /* "code" or "token" (static) when OK */
 	int fragment;               /* 1: the response goes in the fragment
 	                               (response_type=token, RFC 6749 §4.2.2) */
-	/* The client's values as sent and validated: malloc'd, or NULL when
+	/* The client's values as sent and validated (in the struct's own
+	 * allocation, wiped by oa_authz_free), or NULL when
 	 * absent. state is kept on OA_AUTHZ_REDIRECT too (to echo it) when
 	 * it was itself valid. */
 	char *state;
@@ -1475,6 +1484,8 @@ struct oa_authz {
 	char *login_hint;
 	int discovered;             /* "discovered=1": back from the upstream
 	                               discovery round trip (upstream_ep.c) */
+	size_t block;               /* internal: bytes of the one allocation
+	                               holding the struct and its strings */
 };
 
 /*

@@ -421,39 +421,72 @@ param_fail(struct oa_params *p, enum oa_param_error err, const char *name)
 	p->err_desc[n] = '\0';
 }
 
+/*
+ * A parse is one allocation: the result, its v, len and seen arrays, and
+ * an arena the declared values are decoded into. Each pair decodes to at
+ * most its own length plus a NUL, and at most OA_PARAMS_MAX_COUNT pairs
+ * are read, so len + OA_PARAMS_MAX_COUNT + 1 bytes always suffice.
+ */
+struct params_block {
+	struct oa_params p;      /* first: the pointer handed out */
+	unsigned char *seen;     /* 1 once a declared name was given */
+	char *arena;
+	size_t cap;              /* bytes of arena */
+	size_t used;             /* bytes handed out (high-water mark) */
+};
+
+static struct params_block *
+block_of(struct oa_params *p)
+{
+	return (struct params_block *)(void *)p;
+}
+
+/* Wipes value i; its bytes stay in the arena (wiped again on free). */
 static void
 param_clear(struct oa_params *p, size_t i)
 {
-	if (p->v[i] != NULL) {
+	if (p->v[i] != NULL)
 		OPENSSL_cleanse(p->v[i], p->len[i]);
-		free(p->v[i]);
-	}
 	p->v[i] = NULL;
 	p->len[i] = 0;
 }
+
+/* Room for n objects of type T at offset off, aligned for T. */
+#define ALIGN_UP(off, T) (((off) + _Alignof(T) - 1) & ~(_Alignof(T) - 1))
 
 struct oa_params *
 oa_params_parse(
     const struct oa_param_spec *spec, size_t nspec, const char *in, size_t len)
 {
+	struct params_block *b;
 	struct oa_params *p = NULL;
-	unsigned char *seen = NULL; /* 1 once a declared name was given */
-	size_t pos = 0, count = 0, i;
+	unsigned char *seen;
+	size_t pos = 0, count = 0, i, off_v, off_len, off_seen, off_arena;
+	size_t cap, total;
 
-	if (spec == NULL || nspec == 0)
+	if (spec == NULL || nspec == 0 || nspec > SIZE_MAX / 64)
 		return NULL;
-	if ((p = calloc(1, sizeof(*p))) == NULL ||
-	    (p->v = calloc(nspec, sizeof(*p->v))) == NULL ||
-	    (p->len = calloc(nspec, sizeof(*p->len))) == NULL ||
-	    (seen = calloc(nspec, 1)) == NULL)
+	if (in == NULL)
+		len = 0;
+	cap = len <= OA_PARAMS_MAX_INPUT ? len + OA_PARAMS_MAX_COUNT + 1 : 0;
+	off_v = ALIGN_UP(sizeof(*b), char *);
+	off_len = ALIGN_UP(off_v + nspec * sizeof(char *), size_t);
+	off_seen = off_len + nspec * sizeof(size_t);
+	off_arena = off_seen + nspec;
+	total = off_arena + cap;
+	if ((b = calloc(1, total)) == NULL)
 		goto nomem;
+	p = &b->p;
+	p->v = (char **)(void *)((char *)b + off_v);
+	p->len = (size_t *)(void *)((char *)b + off_len);
+	b->seen = seen = (unsigned char *)b + off_seen;
+	b->arena = (char *)b + off_arena;
+	b->cap = cap;
 	p->spec = spec;
 	p->nspec = nspec;
 	p->err = OA_PARAM_OK;
 	strcpy(p->err_desc, "ok");
 
-	if (in == NULL)
-		len = 0;
 	if (len > OA_PARAMS_MAX_INPUT) {
 		param_fail(p, OA_PARAM_TOO_LARGE, NULL);
 		goto out;
@@ -461,8 +494,8 @@ oa_params_parse(
 
 	while (pos < len) {
 		const char *pair = in + pos, *amp, *eq;
-		size_t plen, nlen, vlen, maxlen;
-		char *name = NULL, *val = NULL, nbuf[64];
+		size_t plen, nlen, vlen, maxlen, start;
+		char *name = NULL, *val, nbuf[64];
 		size_t dnlen, dvlen;
 		int r;
 
@@ -501,10 +534,14 @@ oa_params_parse(
 		if (i == nspec)
 			continue; /* unknown: ignored, value not decoded */
 
-		r = form_decode(eq ? eq + 1 : pair + plen, vlen, &val, &dvlen);
-		if (r == -2)
-			goto nomem;
-		if (r == -1) {
+		/* Into the arena; a value that is not kept gives its room
+		 * back (it is the last one handed out). */
+		start = b->used;
+		if (cap - start < vlen + 1)
+			goto nomem; /* cannot happen: see struct params_block */
+		val = b->arena + start;
+		if (form_decode_into(eq ? eq + 1 : pair + plen, vlen, val,
+		    &dvlen) == -1) {
 			param_fail(p, OA_PARAM_BAD_ENCODING, spec[i].name);
 			param_clear(p, i);
 			seen[i] = 1;
@@ -512,7 +549,6 @@ oa_params_parse(
 		}
 		if (dvlen == 0) {
 			/* RFC 6749 §3.1: sent without a value = omitted. */
-			free(val);
 			continue;
 		}
 		if (seen[i]) {
@@ -521,7 +557,6 @@ oa_params_parse(
 			param_fail(p, OA_PARAM_DUPLICATE, spec[i].name);
 			param_clear(p, i);
 			OPENSSL_cleanse(val, dvlen);
-			free(val);
 			continue;
 		}
 		seen[i] = 1;
@@ -538,21 +573,19 @@ oa_params_parse(
 		if (r != OA_PARAM_OK) {
 			param_fail(p, (enum oa_param_error)r, spec[i].name);
 			OPENSSL_cleanse(val, dvlen);
-			free(val);
 			continue;
 		}
 		p->v[i] = val;
 		p->len[i] = dvlen;
+		b->used = start + dvlen + 1;
 	}
 
 	for (i = 0; i < nspec; i++)
 		if (spec[i].required && !seen[i])
 			param_fail(p, OA_PARAM_MISSING, spec[i].name);
 out:
-	free(seen);
 	return p;
 nomem:
-	free(seen);
 	oa_log(OA_LOG_ERROR, "oa_params_parse: out of memory");
 	oa_params_free(p);
 	return NULL;
@@ -574,16 +607,15 @@ oa_params_get(const struct oa_params *p, const char *name)
 void
 oa_params_free(struct oa_params *p)
 {
-	size_t i;
+	struct params_block *b;
 
 	if (p == NULL)
 		return;
-	if (p->v != NULL)
-		for (i = 0; i < p->nspec; i++)
-			param_clear(p, i);
-	free(p->v);
-	free(p->len);
-	free(p);
+	b = block_of(p);
+	/* Values kept, refused and given back all lie in the arena, which
+	 * is as long as the input: all of it is wiped. */
+	OPENSSL_cleanse(b->arena, b->cap);
+	free(b);
 }
 
 /* ------------------------------------------------------------------ */

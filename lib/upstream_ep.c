@@ -257,8 +257,9 @@ oa_upstream_authorize_url(const struct oa_conf *conf,
     const char *login_hint)
 {
 	char *redirect = NULL, *challenge = NULL, *url = NULL;
+	char buf[512];   /* the callback URL, when it fits */
 	const char *hint_name = "login_hint";
-	int apple;
+	int apple, n;
 
 	if (conf == NULL || prov == NULL || endpoint == NULL ||
 	    login == NULL || login->state == NULL) {
@@ -271,7 +272,15 @@ oa_upstream_authorize_url(const struct oa_conf *conf,
 		hint_name = "login";
 	else if (apple || prov->type == OA_PROV_OAUTH2)
 		login_hint = NULL;
-	if ((redirect = oa_upstream_callback_url(conf, prov->name)) == NULL)
+	/* oa_upstream_callback_url(), on the stack when it fits. */
+	if (conf->issuer == NULL || prov->name == NULL)
+		goto out;
+	n = snprintf(buf, sizeof(buf), "%s/oauth/%s/callback", conf->issuer,
+	    prov->name);
+	if (n < 0)
+		goto out;
+	if ((size_t)n >= sizeof(buf) &&
+	    (redirect = oa_upstream_callback_url(conf, prov->name)) == NULL)
 		goto out;
 	/* RFC 7636 §4.2: S256 = BASE64URL(SHA256(ASCII(verifier))). */
 	if (login->verifier != NULL && (challenge =
@@ -281,7 +290,7 @@ oa_upstream_authorize_url(const struct oa_conf *conf,
 		const struct oa_kv kv[] = {
 			{ "response_type", "code" },
 			{ "client_id", prov->client_id },
-			{ "redirect_uri", redirect },
+			{ "redirect_uri", redirect != NULL ? redirect : buf },
 			{ "scope", prov->scope },
 			{ "state", login->state },
 			{ "nonce", login->nonce },

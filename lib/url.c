@@ -131,20 +131,16 @@ check_host_name(const char *h, size_t len)
 }
 
 /*
- * Splits an absolute http(s) URL of the form described at the top of
- * this file. On success writes malloc'd copies: *scheme ("http" or
- * "https"), *host (without the port; an IPv6 literal keeps its brackets,
- * e.g. "[::1]", so it can be printed back as host:port), *path (everything
- * after the authority: path AND query, e.g. "/cb?x=1"; "" when absent,
- * never NULL), and *port (0 when absent). Any out pointer may be NULL.
- * Nothing is written on failure. Does not log. Returns 0 or -1.
+ * The parts of url as described above, without copying: *sch is "http"
+ * or "https" (static), the host is the *hostlen bytes at *host (an IPv6
+ * literal with its brackets), *path the rest of url ("" when absent) and
+ * *port the port (0 when absent). 0 or -1.
  */
-int
-oa_url_split(const char *url, char **scheme, char **host, int *port,
-    char **path)
+static int
+split_parts(const char *url, const char **schp, const char **hostp,
+    size_t *hostlen, int *port, const char **pathp)
 {
 	const char *p, *auth, *aend, *hend;
-	char *s = NULL, *h = NULL, *pa = NULL;
 	const char *sch;
 	long portnum = 0;
 	size_t i;
@@ -205,13 +201,39 @@ oa_url_split(const char *url, char **scheme, char **host, int *port,
 		if (portnum < 1 || portnum > 65535)
 			return -1;
 	}
+	*schp = sch;
+	*hostp = auth;
+	*hostlen = (size_t)(hend - auth);
+	*port = (int)portnum;
+	*pathp = aend;
+	return 0;
+}
 
+/*
+ * Splits an absolute http(s) URL of the form described at the top of
+ * this file. On success writes malloc'd copies: *scheme ("http" or
+ * "https"), *host (without the port; an IPv6 literal keeps its brackets,
+ * e.g. "[::1]", so it can be printed back as host:port), *path (everything
+ * after the authority: path AND query, e.g. "/cb?x=1"; "" when absent,
+ * never NULL), and *port (0 when absent). Any out pointer may be NULL.
+ * Nothing is written on failure. Does not log. Returns 0 or -1.
+ */
+int
+oa_url_split(const char *url, char **scheme, char **host, int *port,
+    char **path)
+{
+	const char *sch, *hp, *rest;
+	char *s = NULL, *h = NULL, *pa = NULL;
+	size_t hl;
+	int portnum;
+
+	if (split_parts(url, &sch, &hp, &hl, &portnum, &rest) != 0)
+		return -1;
 	if (scheme != NULL && (s = strdup(sch)) == NULL)
 		goto fail;
-	if (host != NULL &&
-	    (h = strndup(auth, (size_t)(hend - auth))) == NULL)
+	if (host != NULL && (h = strndup(hp, hl)) == NULL)
 		goto fail;
-	if (path != NULL && (pa = strdup(aend)) == NULL)
+	if (path != NULL && (pa = strdup(rest)) == NULL)
 		goto fail;
 	if (scheme != NULL)
 		*scheme = s;
@@ -220,7 +242,7 @@ oa_url_split(const char *url, char **scheme, char **host, int *port,
 	if (path != NULL)
 		*path = pa;
 	if (port != NULL)
-		*port = (int)portnum;
+		*port = portnum;
 	return 0;
 fail:
 	free(s);
@@ -236,18 +258,21 @@ fail:
 int
 oa_url_is_secure_or_loopback(const char *url)
 {
-	char *scheme = NULL, *host = NULL;
-	int ok = 0;
+	const char *sch, *hp, *rest;
+	char host[256];   /* a name has at most 253 bytes, an IPv6 literal
+	                     INET6_ADDRSTRLEN + 2 */
+	size_t hl;
+	int port;
 
-	if (oa_url_split(url, &scheme, &host, NULL, NULL) != 0)
+	if (split_parts(url, &sch, &hp, &hl, &port, &rest) != 0)
 		return 0;
-	if (strcmp(scheme, "https") == 0)
-		ok = 1;
-	else if (strcmp(scheme, "http") == 0 && oa_host_is_loopback(host))
-		ok = 1;
-	free(scheme);
-	free(host);
-	return ok;
+	if (strcmp(sch, "https") == 0)
+		return 1;
+	if (hl >= sizeof(host))
+		return 0;
+	memcpy(host, hp, hl);
+	host[hl] = '\0';
+	return strcmp(sch, "http") == 0 && oa_host_is_loopback(host);
 }
 
 /*

@@ -563,6 +563,24 @@ test_login_new(const struct oa_conf *c)
 		CHECK(l1->verifier != NULL && oa_valid_pkce_verifier(
 		    l1->verifier, strlen(l1->verifier)));
 		CHECK(l1->nonce != NULL && strlen(l1->nonce) == 43);
+		/* Each is the canonical base64url of 32 bytes. */
+		{
+			const char *enc[] = { l1->state, l1->verifier,
+			    l1->nonce };
+			size_t k;
+			for (k = 0; k < 3; k++) {
+				uint8_t *raw = NULL;
+				size_t rl = 0;
+				char *re = NULL;
+				CHECK(enc[k] != NULL && oa_b64url_decode(enc[k],
+				    strlen(enc[k]), &raw, &rl) == 0 &&
+				    rl == 32 &&
+				    (re = oa_b64url_encode(raw, rl)) != NULL &&
+				    strcmp(re, enc[k]) == 0);
+				free(raw);
+				free(re);
+			}
+		}
 		CHECK(strcmp(l1->state, l2->state) != 0);
 		CHECK(strcmp(l1->verifier, l2->verifier) != 0);
 		CHECK(strcmp(l1->nonce, l2->nonce) != 0);

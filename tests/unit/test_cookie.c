@@ -797,6 +797,37 @@ test_size_bound(void)
 	oa_logins_free(set);
 }
 
+/* oa_login_dup: one allocation, every field copied, NULL kept. */
+static void
+test_login_dup(void)
+{
+	struct oa_login src, *d;
+	char state[] = "st", prov[] = "google", scope[] = "openid email";
+
+	memset(&src, 0, sizeof(src));
+	src.state = state;
+	src.provider = prov;
+	src.scope = scope;
+	src.created = T0;
+	d = oa_login_dup(&src);
+	CHECK(d != NULL);
+	if (d == NULL)
+		return;
+	CHECK(d->state != state && strcmp(d->state, "st") == 0);
+	CHECK(d->provider != prov && strcmp(d->provider, "google") == 0);
+	CHECK(d->scope != scope && strcmp(d->scope, "openid email") == 0);
+	CHECK(d->client_id == NULL && d->verifier == NULL &&
+	    d->nonce == NULL && d->redirect_uri == NULL);
+	CHECK(d->created == T0);
+	/* The strings live right after the struct. */
+	CHECK((char *)d->state >= (char *)(d + 1) &&
+	    (char *)d->scope < (char *)d + d->block);
+	state[0] = 'X';
+	CHECK(strcmp(d->state, "st") == 0);
+	oa_login_free(d);
+	CHECK(oa_login_dup(NULL) == NULL);
+}
+
 int
 main(void)
 {
@@ -810,6 +841,7 @@ main(void)
 	test_seal();
 	test_headers();
 	test_logins();
+	test_login_dup();
 	test_size_bound();
 	test_writer();
 	return t_done("cookie");

@@ -2,6 +2,7 @@
  * test_req.c - declared parameters, validators, the Cookie header,
  * URL/form encoding and HTML escaping (lib/req.c).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -743,11 +744,84 @@ test_media_type(void)
 	CHECK(oa_media_type_is("text/application/json", json) == 0);
 }
 
+/*
+ * The values of a parse share one buffer sized from the input: the
+ * worst cases for its room (every pair declared, given back after a
+ * refusal, duplicated, or as long as the whole input) all fit and keep
+ * their values intact.
+ */
+static void
+test_params_room(void)
+{
+	static const struct oa_param_spec big[] = {
+		{"a", 20000, NULL, 0},
+		{"b", 20000, NULL, 0},
+		{"c", 4, NULL, 0},
+	};
+	char *in;
+	struct oa_params *p;
+	size_t i, n;
+
+	if ((in = malloc(OA_PARAMS_MAX_INPUT + 16)) == NULL) {
+		CHECK(0);
+		return;
+	}
+	/* One value as long as the input allows. */
+	memcpy(in, "a=", 2);
+	memset(in + 2, 'x', OA_PARAMS_MAX_INPUT - 2);
+	p = oa_params_parse(big, 3, in, OA_PARAMS_MAX_INPUT);
+	CHECK(p != NULL && p->err == OA_PARAM_OK);
+	if (p != NULL) {
+		CHECK(p->v[0] != NULL &&
+		    p->len[0] == OA_PARAMS_MAX_INPUT - 2 &&
+		    strspn(p->v[0], "x") == OA_PARAMS_MAX_INPUT - 2);
+		oa_params_free(p);
+	}
+	/* 64 one-byte pairs: c refused (too long) then given back, a and
+	 * b kept, the rest duplicates. */
+	n = 0;
+	n += (size_t)sprintf(in + n, "c=toolong&a=1&b=%%32");
+	for (i = 3; i < OA_PARAMS_MAX_COUNT; i++)
+		n += (size_t)sprintf(in + n, "&%c=%c", "abc"[i % 3],
+		    (char)('0' + i % 10));
+	p = oa_params_parse(big, 3, in, n);
+	CHECK(p != NULL && p->err == OA_PARAM_TOO_LONG);
+	if (p != NULL) {
+		CHECK(p->v[0] == NULL && p->v[1] == NULL && p->v[2] == NULL);
+		oa_params_free(p);
+	}
+	/* Two values kept after a refused one: neither is overwritten. */
+	p = oa_params_parse(big, 3, "c=toolong&a=first&b=second&c=ok", 31);
+	CHECK(p != NULL && p->err == OA_PARAM_TOO_LONG);
+	if (p != NULL) {
+		CHECK(oa_params_get(p, "a") != NULL &&
+		    strcmp(oa_params_get(p, "a"), "first") == 0);
+		CHECK(oa_params_get(p, "b") != NULL &&
+		    strcmp(oa_params_get(p, "b"), "second") == 0);
+		CHECK(p->len[0] == 5 && p->len[1] == 6);
+		CHECK(oa_params_get(p, "c") == NULL);
+		oa_params_free(p);
+	}
+	/* Empty values, then bad escapes, then the kept ones. */
+	p = oa_params_parse(big, 3, "a=&b=%zz&a=x%41y&c=ok", 21);
+	CHECK(p != NULL && p->err == OA_PARAM_BAD_ENCODING);
+	if (p != NULL) {
+		CHECK(oa_params_get(p, "a") != NULL &&
+		    strcmp(oa_params_get(p, "a"), "xAy") == 0);
+		CHECK(oa_params_get(p, "b") == NULL);
+		CHECK(oa_params_get(p, "c") != NULL &&
+		    strcmp(oa_params_get(p, "c"), "ok") == 0);
+		oa_params_free(p);
+	}
+	free(in);
+}
+
 int
 main(void)
 {
 	test_params_basic();
 	test_params_errors();
+	test_params_room();
 	test_long_names();
 	test_pkce();
 	test_validators();

@@ -339,6 +339,35 @@ test_authorize_url(void)
 	oa_params_free(p);
 	free(u);
 
+	/* A callback URL longer than the stack buffer: still exact. */
+	{
+		struct oa_conf c2 = *conf;
+		char *iss, *want;
+		size_t k, n = 700;
+
+		iss = malloc(n + 1);
+		want = malloc(n + 64);
+		CHECK(iss != NULL && want != NULL);
+		if (iss != NULL && want != NULL) {
+			memcpy(iss, "https://long.example/", 21);
+			for (k = 21; k < n; k++)
+				iss[k] = (char)('a' + k % 26);
+			iss[n] = '\0';
+			snprintf(want, n + 64, "%s/oauth/google/callback", iss);
+			c2.issuer = iss;
+			u = oa_upstream_authorize_url(&c2,
+			    oa_conf_provider(conf, "google"), g, &l, NULL,
+			    NULL);
+			p = query_of(u, g);
+			CHECK_STR(p != NULL ? oa_params_get(p, "redirect_uri") :
+			    NULL, want);
+			oa_params_free(p);
+			free(u);
+		}
+		free(iss);
+		free(want);
+	}
+
 	CHECK(oa_upstream_authorize_url(conf, oa_conf_provider(conf, "own"),
 	    "https://x/#frag", &l, NULL, NULL) == NULL);
 	l.state = NULL;
