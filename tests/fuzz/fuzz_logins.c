@@ -21,9 +21,9 @@
 #include <cJSON.h>
 
 #include "ownauth.h"
+#include "logins_ref.h"
 
 #define T0 ((time_t)1700000000)
-#define NF 11
 #define MAXLOGINS 5
 
 static const uint8_t key[32] = {
@@ -32,56 +32,11 @@ static const uint8_t key[32] = {
     0x73, 0x65, 0x63, 0x72, 0x65, 0x74, 0x21, 0x21, 0x21, 0x21,
 };
 
-static const char *const keys[NF] = {
-    "s", "p", "c", "r", "cs", "cn", "cc", "rt", "sc", "v", "n",
-};
-
 static void
 check(int cond)
 {
 	if (!cond)
 		abort();
-}
-
-static char **
-fld(struct oa_login *l, size_t k)
-{
-	char **f[NF] = {
-	    &l->state, &l->provider, &l->client_id, &l->redirect_uri,
-	    &l->client_state, &l->client_nonce, &l->code_challenge,
-	    &l->response_type, &l->scope, &l->verifier, &l->nonce,
-	};
-	return f[k];
-}
-
-/* The set as the cJSON encoder printed it. Malloc'd, or NULL. */
-static char *
-cjson_text(struct oa_logins *set)
-{
-	cJSON *arr = cJSON_CreateArray(), *o;
-	char *txt = NULL;
-	size_t i, k;
-
-	if (arr == NULL)
-		return NULL;
-	for (i = 0; i < set->n; i++) {
-		if ((o = cJSON_CreateObject()) == NULL)
-			goto out;
-		cJSON_AddItemToArray(arr, o);
-		for (k = 0; k < NF; k++) {
-			const char *s = *fld(set->v[i], k);
-			if (s != NULL &&
-			    cJSON_AddStringToObject(o, keys[k], s) == NULL)
-				goto out;
-		}
-		if (cJSON_AddNumberToObject(
-		        o, "t", (double)set->v[i]->created) == NULL)
-			goto out;
-	}
-	txt = cJSON_PrintUnformatted(arr);
-out:
-	cJSON_Delete(arr);
-	return txt;
 }
 
 static void
@@ -104,7 +59,7 @@ round_trip(struct oa_logins *set)
 	/* The plaintext: cJSON's text, byte for byte. */
 	check(oa_cookie_open(key, "__Host-ownauth_login", v, strlen(v), T0,
 	          OA_LOGIN_TTL, &pt, &ptlen) == OA_SEAL_OK);
-	want = cjson_text(set);
+	want = ref_cjson_text(set);
 	check(want != NULL && strlen(want) == ptlen &&
 	    memcmp(want, pt, ptlen) == 0);
 	cJSON_free(want);
@@ -115,9 +70,9 @@ round_trip(struct oa_logins *set)
 	check(got->n == set->n);
 	for (i = 0; i < set->n; i++) {
 		check(got->v[i]->created == set->v[i]->created);
-		for (k = 0; k < NF; k++) {
-			const char *a = *fld(set->v[i], k);
-			const char *b = *fld(got->v[i], k);
+		for (k = 0; k < REF_NF; k++) {
+			const char *a = *ref_field(set->v[i], k);
+			const char *b = *ref_field(got->v[i], k);
 			check((a == NULL) == (b == NULL));
 			check(a == NULL || strcmp(a, b) == 0);
 		}
@@ -148,8 +103,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	end = buf + size;
 	for (n = 0; n < MAXLOGINS && p < end; n++) {
 		memset(&l, 0, sizeof(l));
-		for (k = 0; k < NF && p <= end; k++) {
-			*fld(&l, k) = strcmp(p, "\x01") == 0 ? NULL : p;
+		for (k = 0; k < REF_NF && p <= end; k++) {
+			*ref_field(&l, k) = strcmp(p, "\x01") == 0 ? NULL : p;
 			p += strlen(p) + 1;
 		}
 		/* Oldest first, all within the login lifetime. */

@@ -9,6 +9,7 @@
 
 #include "ownauth.h"
 #include "t.h"
+#include "../fuzz/logins_ref.h"
 
 static uint8_t key[32], key2[32];
 static const time_t T0 = 1700000000;
@@ -532,51 +533,6 @@ test_logins(void)
  * giving every field back as written: every byte value, invalid UTF-8,
  * U+2028/2029, quotes, backslashes, control bytes and long values.
  */
-static const char *const wkeys[] = {
-	"s", "p", "c", "r", "cs", "cn", "cc", "rt", "sc", "v", "n",
-};
-
-static char **
-wfield(struct oa_login *l, size_t k)
-{
-	char **f[] = {
-		&l->state, &l->provider, &l->client_id, &l->redirect_uri,
-		&l->client_state, &l->client_nonce, &l->code_challenge,
-		&l->response_type, &l->scope, &l->verifier, &l->nonce,
-	};
-	return f[k];
-}
-
-/* What the cJSON encoder printed. Malloc'd (cJSON_free), or NULL. */
-static char *
-cjson_text(struct oa_logins *set)
-{
-	cJSON *arr = cJSON_CreateArray(), *o;
-	char *txt = NULL;
-	size_t i, k;
-
-	if (arr == NULL)
-		return NULL;
-	for (i = 0; i < set->n; i++) {
-		if ((o = cJSON_CreateObject()) == NULL)
-			goto out;
-		cJSON_AddItemToArray(arr, o);
-		for (k = 0; k < sizeof(wkeys) / sizeof(wkeys[0]); k++) {
-			const char *s = *wfield(set->v[i], k);
-			if (s != NULL &&
-			    cJSON_AddStringToObject(o, wkeys[k], s) == NULL)
-				goto out;
-		}
-		if (cJSON_AddNumberToObject(o, "t",
-		    (double)set->v[i]->created) == NULL)
-			goto out;
-	}
-	txt = cJSON_PrintUnformatted(arr);
-out:
-	cJSON_Delete(arr);
-	return txt;
-}
-
 /* Seals set at now, checks the plaintext against cJSON's and the
  * opened set against set. Returns 1 when all held. */
 static int
@@ -589,7 +545,7 @@ writer_round_trip(struct oa_logins *set, time_t now)
 
 	if ((v = oa_logins_seal(key, "n", set, now)) == NULL)
 		return 0;
-	want = cjson_text(set);
+	want = ref_cjson_text(set);
 	if (open_str(key, "n", v, now, OA_LOGIN_TTL, &pt) != OA_SEAL_OK ||
 	    want == NULL || strcmp(pt, want) != 0)
 		ok = 0;
@@ -599,9 +555,9 @@ writer_round_trip(struct oa_logins *set, time_t now)
 	for (i = 0; ok && i < set->n; i++) {
 		if (got->v[i]->created != set->v[i]->created)
 			ok = 0;
-		for (k = 0; k < sizeof(wkeys) / sizeof(wkeys[0]); k++) {
-			const char *a = *wfield(set->v[i], k);
-			const char *b = *wfield(got->v[i], k);
+		for (k = 0; k < REF_NF; k++) {
+			const char *a = *ref_field(set->v[i], k);
+			const char *b = *ref_field(got->v[i], k);
 			if ((a == NULL) != (b == NULL) ||
 			    (a != NULL && strcmp(a, b) != 0))
 				ok = 0;
@@ -630,8 +586,8 @@ one_value(const char *s, int all, time_t created)
 	l.created = created;
 	l.client_state = (char *)s;
 	if (all)
-		for (k = 2; k < sizeof(wkeys) / sizeof(wkeys[0]); k++)
-			*wfield(&l, k) = (char *)s;
+		for (k = 2; k < REF_NF; k++)
+			*ref_field(&l, k) = (char *)s;
 	ok = oa_logins_add(set, &l) == 0 && writer_round_trip(set, created);
 	oa_logins_free(set);
 	return ok;
