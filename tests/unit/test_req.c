@@ -816,9 +816,36 @@ test_params_room(void)
 	free(in);
 }
 
+/* RFC 3986 §2.3's unreserved set, every byte value: what
+ * oa_valid_unreserved accepts and what the URL encoder leaves alone. */
+static void
+test_unreserved_all(void)
+{
+	int bad = 0;
+
+	for (unsigned v = 0; v < 256; v++) {
+		unsigned char c = (unsigned char)v;
+		char s[2] = { (char)c, '\0' }, *e;
+		int want = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		    (c >= '0' && c <= '9') || c == '-' || c == '.' ||
+		    c == '_' || c == '~';
+
+		if (oa_valid_unreserved(s, 1) != want)
+			bad++;
+		if (c == 0)
+			continue;
+		e = oa_url_encode(s, 1);
+		if (e == NULL || (want ? strcmp(e, s) != 0 : strlen(e) != 3))
+			bad++;
+		free(e);
+	}
+	CHECK(bad == 0);
+}
+
 int
 main(void)
 {
+	test_unreserved_all();
 	test_params_basic();
 	test_params_errors();
 	test_params_room();
