@@ -194,7 +194,7 @@ http GET "$base/.well-known/jwks.json"
 expect_eq "fcgi after keys retire: status" "$HTTP_STATUS" 200
 expect_eq "fcgi after keys retire: only the first key is left" \
     "$(jq -r '[.keys[].kid] | join(" ")' "$OA_TMP/b" 2>/dev/null)" \
-    "$(oa_kids "$KEYS" | grep -vx "$new_kid" | tr '\n' ' ' | sed 's/ $//')"
+    "$(oa_kids "$KEYS" | grep -vxF -e "$new_kid" | tr '\n' ' ' | sed 's/ $//')"
 check "fcgi after keys retire: the retired kid is gone" \
     test -z "$(jq -r --arg k "$new_kid" '.keys[] | select(.kid == $k) | .kid' "$OA_TMP/b")"
 

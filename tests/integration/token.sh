@@ -704,7 +704,7 @@ bad "code exchange for a disabled user" 400 invalid_grant
 # --- key rotation ------------------------------------------------------------------------
 
 "$OA_CLI" keys new >"$OA_TMP/keysnew.out" 2>&1 || { cat "$OA_TMP/keysnew.out"; fail "ownauth keys new"; }
-KID2=$(oa_kids "$KEYS" | grep -vx "$KID1")
+KID2=$(oa_kids "$KEYS" | grep -vxF -e "$KID1")
 check "a second key" test -n "$KID2"
 C=$(code "$U1" web "$APP/cb" --verifier "$VERIFIER")
 exchange "$C" web "$ENC_APP_CB"
