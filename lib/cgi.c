@@ -8,6 +8,7 @@
  * 500, the Content-Length is always right, and HEAD drops the body in one
  * place. Responses here are small (JSON, redirects, short pages).
  */
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 
 #include <ctype.h>
@@ -16,6 +17,7 @@
 #include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +34,11 @@ struct buf {
 	char *p;
 	size_t len, cap;
 };
+
+/* At most this much unread request body is read and dropped at the end
+ * of a request so that the connection can be closed at once (see
+ * close_at_once); beyond it libfcgi's lingering close does the work. */
+#define DRAIN_MAX (64 * 1024)
 
 /* Buffers larger than this are given back after each request, so that
  * a long-lived FastCGI worker's memory stays flat. */
@@ -318,17 +325,50 @@ oa_cgi_status(struct oa_cgi *c, int code)
 	return 0;
 }
 
-/* RFC 9110 §5.6.2: token = 1*tchar. */
-static int
-is_token(const char *s)
+/* RFC 9110 §5.6.2: tchar = "!" / "#" / "$" / "%" / "&" / "'" / "*" /
+ * "+" / "-" / "." / "^" / "_" / "`" / "|" / "~" / DIGIT / ALPHA. */
+static const uint8_t tchar[256] = {
+	['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1,
+	['*'] = 1, ['+'] = 1, ['-'] = 1, ['.'] = 1, ['^'] = 1, ['_'] = 1,
+	['`'] = 1, ['|'] = 1, ['~'] = 1,
+	['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1,
+	['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1,
+	['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1,
+	['G'] = 1, ['H'] = 1, ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1,
+	['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1,
+	['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1,
+	['Y'] = 1, ['Z'] = 1,
+	['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1,
+	['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1,
+	['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1,
+	['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1,
+	['y'] = 1, ['z'] = 1,
+};
+
+/* The length of s when it is a token (1*tchar), else 0. */
+static size_t
+token_len(const char *s)
 {
-	if (*s == '\0')
-		return 0;
-	for (; *s != '\0'; s++)
-		if (!isalnum((unsigned char)*s) &&
-		    strchr("!#$%&'*+-.^_`|~", *s) == NULL)
-			return 0;
-	return 1;
+	size_t n;
+
+	for (n = 0; tchar[(unsigned char)s[n]]; n++)
+		continue;
+	return s[n] == '\0' ? n : 0;
+}
+
+/* 1 when name (n bytes) is lit, ignoring ASCII case. */
+static int
+name_is(const char *name, size_t n, const char *lit)
+{
+	return n == strlen(lit) && strncasecmp(name, lit, n) == 0;
+}
+
+/* The header value bytes refused: CR and LF (response splitting) and
+ * every other control byte but HTAB. */
+static int
+value_byte_ok(unsigned char b)
+{
+	return (b >= 0x20 || b == '\t') && b != 0x7f;
 }
 
 int
@@ -336,22 +376,22 @@ oa_cgi_header(struct oa_cgi *c, const char *name, const char *value)
 {
 	struct oa_cgi_priv *p = c->priv;
 	const unsigned char *v;
+	size_t nlen;
 
-	if (name == NULL || value == NULL || !is_token(name) ||
-	    strcasecmp(name, "Status") == 0 ||
-	    strcasecmp(name, "Content-Length") == 0) {
+	if (name == NULL || value == NULL || (nlen = token_len(name)) == 0 ||
+	    name_is(name, nlen, "Status") ||
+	    name_is(name, nlen, "Content-Length")) {
 		oa_log(OA_LOG_ERROR, "oa_cgi_header: refused header name %s",
-		    name != NULL && is_token(name) ? name : "(invalid)");
+		    name != NULL && token_len(name) != 0 ? name : "(invalid)");
 		goto fail;
 	}
-	/* No CR/LF (response splitting), no other control bytes. */
 	for (v = (const unsigned char *)value; *v != '\0'; v++)
-		if ((*v < 0x20 && *v != '\t') || *v == 0x7f) {
+		if (!value_byte_ok(*v)) {
 			oa_log(OA_LOG_ERROR, "oa_cgi_header: control byte in "
 			    "the value of %s refused", name);
 			goto fail;
 		}
-	if (buf_add(&p->head, name, strlen(name)) == -1 ||
+	if (buf_add(&p->head, name, nlen) == -1 ||
 	    buf_add(&p->head, ": ", 2) == -1 ||
 	    buf_add(&p->head, value, (size_t)(v -
 	    (const unsigned char *)value)) == -1 ||
@@ -359,7 +399,7 @@ oa_cgi_header(struct oa_cgi *c, const char *name, const char *value)
 		oa_log(OA_LOG_ERROR, "oa_cgi_header: out of memory");
 		goto fail;
 	}
-	if (strcasecmp(name, "Content-Type") == 0)
+	if (name_is(name, nlen, "Content-Type"))
 		p->has_ctype = 1;
 	return 0;
 fail:
@@ -572,6 +612,39 @@ serve(struct oa_cgi *c, int (*handler)(struct oa_cgi *, void *), void *arg)
 	request_clear(c);
 }
 
+/*
+ * libfcgi ends each connection with a lingering close: shutdown(SHUT_WR),
+ * then poll() and read() until the web server closes its end. It exists
+ * because closing a TCP socket that still holds unread input makes the
+ * kernel send a reset, which can destroy the response still in flight.
+ * When the request's input has been read to its end (the empty
+ * FCGI_STDIN record) and the socket holds no unread byte, there is
+ * nothing to reset, and a plain close() is enough: the worker is free
+ * for the next connection at once, and the web server sees one event
+ * less per request. FCGX_Detach() is libfcgi's way to ask for that close
+ * (FCGX_Free then skips the shutdown). A connection the web server keeps
+ * open (FCGI_KEEP_CONN) is never closed here. The fields read are
+ * FCGX_Request's own (fcgiapp.h), read only.
+ */
+static void
+close_at_once(FCGX_Request *req)
+{
+	char trash[1024];
+	size_t dropped = 0;
+	int n, unread;
+
+	if (req->keepConnection || req->ipcFd < 0)
+		return;
+	while (dropped < DRAIN_MAX &&
+	    (n = FCGX_GetStr(trash, (int)sizeof(trash), req->in)) > 0)
+		dropped += (size_t)n;
+	if (FCGX_HasSeenEOF(req->in) != EOF || FCGX_GetError(req->in) != 0)
+		return;
+	if (ioctl(req->ipcFd, FIONREAD, &unread) == -1 || unread != 0)
+		return;
+	FCGX_Detach(req);
+}
+
 static void
 on_sigterm(int sig)
 {
@@ -665,6 +738,7 @@ oa_cgi_main(int (*handler)(struct oa_cgi *c, void *arg), void *arg)
 			break;
 		}
 		serve(&c, handler, arg);
+		close_at_once(&req);
 		FCGX_Finish_r(&req);
 	}
 	FCGX_Free(&req, 1);

@@ -67,6 +67,54 @@ gcm_cipher(void)
 	return cipher != NULL ? cipher : EVP_aes_256_gcm();
 }
 
+/*
+ * One AES-256-GCM context for sealing and one for opening, kept for the
+ * life of the process with the key they were set up for: a FastCGI
+ * worker seals or opens with the same cookie key request after request,
+ * and setting up a context (allocation, provider context, AES key
+ * schedule) cost more than the cipher work on a login cookie. Each call
+ * sets a new nonce (EVP_CipherInit_ex with the IV alone, which resets
+ * the GCM state) and keeps the key schedule while the key is the same
+ * 32 bytes. A context whose operation failed half-way is set up afresh
+ * at its next use.
+ */
+struct gcm_slot {
+	EVP_CIPHER_CTX *ctx;
+	uint8_t key[32];
+	int keyed;
+};
+static struct gcm_slot seal_slot, open_slot;
+
+/* slot's context ready to encrypt (enc 1) or decrypt (0) under key
+ * with iv, or NULL (logged by the caller). */
+static EVP_CIPHER_CTX *
+gcm_start(struct gcm_slot *slot, const uint8_t key[32], const uint8_t *iv,
+    int enc)
+{
+	if (slot->ctx == NULL && (slot->ctx = EVP_CIPHER_CTX_new()) == NULL)
+		return NULL;
+	if (slot->keyed && CRYPTO_memcmp(slot->key, key, 32) == 0) {
+		if (EVP_CipherInit_ex(slot->ctx, NULL, NULL, NULL, iv, enc) ==
+		    1)
+			return slot->ctx;
+	}
+	slot->keyed = 0;
+	if (EVP_CipherInit_ex(slot->ctx, gcm_cipher(), NULL, key, iv, enc) !=
+	    1)
+		return NULL;
+	memcpy(slot->key, key, 32);
+	slot->keyed = 1;
+	return slot->ctx;
+}
+
+/* After a failed operation: the next use sets the context up afresh. */
+static void
+gcm_reset(struct gcm_slot *slot)
+{
+	slot->keyed = 0;
+	OPENSSL_cleanse(slot->key, sizeof(slot->key));
+}
+
 static void
 put_be64(uint8_t *p, int64_t v)
 {
@@ -117,9 +165,7 @@ oa_cookie_seal(const uint8_t key[32], const char *name, const void *data,
 		goto out;
 	}
 	put_be64(ts, (int64_t)now);
-	if ((ctx = EVP_CIPHER_CTX_new()) == NULL ||
-	    EVP_EncryptInit_ex(ctx, gcm_cipher(), NULL, key, buf + 1) !=
-	        1 ||
+	if ((ctx = gcm_start(&seal_slot, key, buf + 1, 1)) == NULL ||
 	    EVP_EncryptUpdate(ctx, NULL, &n, &ver, 1) != 1 ||
 	    EVP_EncryptUpdate(
 	        ctx, NULL, &n, (const uint8_t *)name, (int)strlen(name)) != 1 ||
@@ -148,7 +194,8 @@ oa_cookie_seal(const uint8_t key[32], const char *name, const void *data,
 	if ((out = oa_b64url_encode(buf, total)) == NULL)
 		oa_log(OA_LOG_ERROR, "oa_cookie_seal: oa_b64url_encode failed");
 out:
-	EVP_CIPHER_CTX_free(ctx);
+	if (out == NULL)
+		gcm_reset(&seal_slot);
 	if (buf != NULL) {
 		OPENSSL_cleanse(buf, total);
 		free(buf);
@@ -186,9 +233,7 @@ oa_cookie_open(const uint8_t key[32], const char *name, const char *value,
 	memcpy(tag, raw + rawlen - TAG_LEN, TAG_LEN);
 	if ((pt = malloc(ctlen + 1)) == NULL)
 		goto out;
-	if ((ctx = EVP_CIPHER_CTX_new()) == NULL ||
-	    EVP_DecryptInit_ex(ctx, gcm_cipher(), NULL, key, raw + 1) !=
-	        1 ||
+	if ((ctx = gcm_start(&open_slot, key, raw + 1, 0)) == NULL ||
 	    EVP_DecryptUpdate(ctx, NULL, &n, raw, 1) != 1 ||
 	    EVP_DecryptUpdate(
 	        ctx, NULL, &n, (const uint8_t *)name, (int)strlen(name)) != 1 ||
@@ -224,7 +269,8 @@ oa_cookie_open(const uint8_t key[32], const char *name, const char *value,
 	pt = NULL;
 	r = OA_SEAL_OK;
 out:
-	EVP_CIPHER_CTX_free(ctx);
+	if (ctx != NULL && r != OA_SEAL_OK)
+		gcm_reset(&open_slot);
 	if (pt != NULL) {
 		OPENSSL_cleanse(pt, ctlen + 1);
 		free(pt);
@@ -383,27 +429,42 @@ static char *
 header_build(enum cookie_scope scope, const char *path, const char *base,
     const char *value, long max_age, enum oa_samesite samesite)
 {
-	static const char fmt[] = "%s%s=%s; Path=%s; Max-Age=%ld; "
-	    "HttpOnly%s; SameSite=%s";
-	size_t cap;
-	char *out;
-	int n;
+	/* PREFIX BASE=VALUE; Path=PATH; Max-Age=N; HttpOnly[; Secure];
+	 * SameSite=Lax|Strict, put together piece by piece (it runs on
+	 * every login redirect; no format to parse). __Host- requires
+	 * Path=/ (RFC 6265bis §4.1.3.2); issuer_scope gives "/" exactly
+	 * then. */
+	const char *pieces[] = {
+		scope_prefix(scope), base, "=", value, "; Path=", path,
+		"; Max-Age=", NULL, "; HttpOnly",
+		scope == SCOPE_LOOPBACK ? "" : "; Secure",
+		samesite == OA_SAMESITE_STRICT ? "; SameSite=Strict" :
+		    "; SameSite=Lax",
+	};
+	size_t lens[sizeof(pieces) / sizeof(pieces[0])];
+	char num[24], *d, *out;
+	size_t i, cap = 1;
+	unsigned long v;
 
-	/* The format's text, the strings, and a long's digits (< 24). */
-	cap = sizeof(fmt) + strlen(scope_prefix(scope)) + strlen(base) +
-	    strlen(value) + strlen(path) + 24 + sizeof("; Secure") +
-	    sizeof("Strict");
+	/* The digits of max_age (>= 0, checked by the callers). */
+	d = num + sizeof(num);
+	*--d = '\0';
+	v = max_age > 0 ? (unsigned long)max_age : 0;
+	do {
+		*--d = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	pieces[7] = d;
+	for (i = 0; i < sizeof(pieces) / sizeof(pieces[0]); i++)
+		cap += lens[i] = strlen(pieces[i]);
 	if ((out = malloc(cap)) == NULL)
 		return NULL;
-	/* __Host- requires Path=/ (RFC 6265bis §4.1.3.2); issuer_scope
-	 * gives "/" exactly then. */
-	n = snprintf(out, cap, fmt, scope_prefix(scope), base, value, path,
-	    max_age, scope == SCOPE_LOOPBACK ? "" : "; Secure",
-	    samesite == OA_SAMESITE_STRICT ? "Strict" : "Lax");
-	if (n < 0 || (size_t)n >= cap) {
-		free(out);
-		return NULL;
+	d = out;
+	for (i = 0; i < sizeof(pieces) / sizeof(pieces[0]); i++) {
+		memcpy(d, pieces[i], lens[i]);
+		d += lens[i];
 	}
+	*d = '\0';
 	return out;
 }
 
@@ -644,105 +705,165 @@ json_wipe_delete(cJSON *j)
  *   [{"s":"...","p":"...",...,"t":1700000000},...]
  * members in the order of fields[], absent ones left out, strings
  * escaped as RFC 8259 §7 says (and as cJSON does: \" \\ \b \f \n \r \t,
- * \u00XX for other control bytes, other bytes as they are). logins_put
- * with dst NULL only counts; it returns the length either way.
+ * \u00XX for other control bytes, other bytes as they are). One pass
+ * into a buffer sized for the worst case (every byte escaped as six).
  */
-static void
-put(char *dst, size_t *off, const char *s, size_t n)
-{
-	if (dst != NULL)
-		memcpy(dst + *off, s, n);
-	*off += n;
-}
 
-static void
-put_string(char *dst, size_t *off, const char *s)
+/* 1 for the bytes a JSON string carries as they are. */
+static const uint8_t json_plain[256] = {
+	['\x20'] = 1, ['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1,
+	['\''] = 1, ['('] = 1, [')'] = 1, ['*'] = 1, ['+'] = 1, [','] = 1,
+	['-'] = 1, ['.'] = 1, ['/'] = 1, ['0'] = 1, ['1'] = 1, ['2'] = 1,
+	['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1, ['8'] = 1,
+	['9'] = 1, [':'] = 1, [';'] = 1, ['<'] = 1, ['='] = 1, ['>'] = 1,
+	['?'] = 1, ['@'] = 1, ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1,
+	['E'] = 1, ['F'] = 1, ['G'] = 1, ['H'] = 1, ['I'] = 1, ['J'] = 1,
+	['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1,
+	['Q'] = 1, ['R'] = 1, ['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1,
+	['W'] = 1, ['X'] = 1, ['Y'] = 1, ['Z'] = 1, ['['] = 1, [']'] = 1,
+	['^'] = 1, ['_'] = 1, ['`'] = 1, ['a'] = 1, ['b'] = 1, ['c'] = 1,
+	['d'] = 1, ['e'] = 1, ['f'] = 1, ['g'] = 1, ['h'] = 1, ['i'] = 1,
+	['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1, ['o'] = 1,
+	['p'] = 1, ['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1, ['u'] = 1,
+	['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1, ['{'] = 1,
+	['|'] = 1, ['}'] = 1, ['~'] = 1, [0x7f] = 1,
+	[0x80] = 1, [0x81] = 1, [0x82] = 1, [0x83] = 1, [0x84] = 1,
+	[0x85] = 1, [0x86] = 1, [0x87] = 1, [0x88] = 1, [0x89] = 1,
+	[0x8a] = 1, [0x8b] = 1, [0x8c] = 1, [0x8d] = 1, [0x8e] = 1,
+	[0x8f] = 1, [0x90] = 1, [0x91] = 1, [0x92] = 1, [0x93] = 1,
+	[0x94] = 1, [0x95] = 1, [0x96] = 1, [0x97] = 1, [0x98] = 1,
+	[0x99] = 1, [0x9a] = 1, [0x9b] = 1, [0x9c] = 1, [0x9d] = 1,
+	[0x9e] = 1, [0x9f] = 1, [0xa0] = 1, [0xa1] = 1, [0xa2] = 1,
+	[0xa3] = 1, [0xa4] = 1, [0xa5] = 1, [0xa6] = 1, [0xa7] = 1,
+	[0xa8] = 1, [0xa9] = 1, [0xaa] = 1, [0xab] = 1, [0xac] = 1,
+	[0xad] = 1, [0xae] = 1, [0xaf] = 1, [0xb0] = 1, [0xb1] = 1,
+	[0xb2] = 1, [0xb3] = 1, [0xb4] = 1, [0xb5] = 1, [0xb6] = 1,
+	[0xb7] = 1, [0xb8] = 1, [0xb9] = 1, [0xba] = 1, [0xbb] = 1,
+	[0xbc] = 1, [0xbd] = 1, [0xbe] = 1, [0xbf] = 1, [0xc0] = 1,
+	[0xc1] = 1, [0xc2] = 1, [0xc3] = 1, [0xc4] = 1, [0xc5] = 1,
+	[0xc6] = 1, [0xc7] = 1, [0xc8] = 1, [0xc9] = 1, [0xca] = 1,
+	[0xcb] = 1, [0xcc] = 1, [0xcd] = 1, [0xce] = 1, [0xcf] = 1,
+	[0xd0] = 1, [0xd1] = 1, [0xd2] = 1, [0xd3] = 1, [0xd4] = 1,
+	[0xd5] = 1, [0xd6] = 1, [0xd7] = 1, [0xd8] = 1, [0xd9] = 1,
+	[0xda] = 1, [0xdb] = 1, [0xdc] = 1, [0xdd] = 1, [0xde] = 1,
+	[0xdf] = 1, [0xe0] = 1, [0xe1] = 1, [0xe2] = 1, [0xe3] = 1,
+	[0xe4] = 1, [0xe5] = 1, [0xe6] = 1, [0xe7] = 1, [0xe8] = 1,
+	[0xe9] = 1, [0xea] = 1, [0xeb] = 1, [0xec] = 1, [0xed] = 1,
+	[0xee] = 1, [0xef] = 1, [0xf0] = 1, [0xf1] = 1, [0xf2] = 1,
+	[0xf3] = 1, [0xf4] = 1, [0xf5] = 1, [0xf6] = 1, [0xf7] = 1,
+	[0xf8] = 1, [0xf9] = 1, [0xfa] = 1, [0xfb] = 1, [0xfc] = 1,
+	[0xfd] = 1, [0xfe] = 1, [0xff] = 1,
+};
+
+/* s as a JSON string at d; returns the end. Room: 2 + 6 * strlen(s). */
+static char *
+put_string(char *d, const char *s)
 {
 	static const char hex[] = "0123456789abcdef";
-	char e[6];
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n;
 
-	put(dst, off, "\"", 1);
-	for (; *s != '\0'; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c >= 0x20 && c != '"' && c != '\\') {
-			if (dst != NULL)
-				dst[*off] = (char)c;
-			(*off)++;
+	*d++ = '"';
+	for (;;) {
+		/* The run of bytes that go as they are, in one copy. */
+		for (n = 0; json_plain[p[n]]; n++)
 			continue;
-		}
-		e[0] = '\\';
-		switch (c) {
+		memcpy(d, p, n);
+		d += n;
+		p += n;
+		if (*p == '\0')
+			break;
+		*d++ = '\\';
+		switch (*p) {
 		case '"':
 		case '\\':
-			e[1] = (char)c;
+			*d++ = (char)*p;
 			break;
 		case '\b':
-			e[1] = 'b';
+			*d++ = 'b';
 			break;
 		case '\f':
-			e[1] = 'f';
+			*d++ = 'f';
 			break;
 		case '\n':
-			e[1] = 'n';
+			*d++ = 'n';
 			break;
 		case '\r':
-			e[1] = 'r';
+			*d++ = 'r';
 			break;
 		case '\t':
-			e[1] = 't';
+			*d++ = 't';
 			break;
 		default:
-			memcpy(e + 1, "u00", 3);
-			e[4] = hex[c >> 4];
-			e[5] = hex[c & 15];
-			put(dst, off, e, 6);
-			continue;
+			memcpy(d, "u00", 3);
+			d[3] = hex[*p >> 4];
+			d[4] = hex[*p & 15];
+			d += 5;
+			break;
 		}
-		put(dst, off, e, 2);
+		p++;
 	}
-	put(dst, off, "\"", 1);
-}
-
-static size_t
-logins_put(const struct oa_logins *set, char *dst)
-{
-	char num[32];
-	size_t off = 0, i, k;
-	int n;
-
-	put(dst, &off, "[", 1);
-	for (i = 0; i < set->n; i++) {
-		put(dst, &off, i == 0 ? "{" : ",{", i == 0 ? 1 : 2);
-		for (k = 0; k < NFIELDS; k++) {
-			const char *v = cfield(set->v[i], k);
-
-			if (v == NULL)
-				continue;
-			put_string(dst, &off, fields[k].key);
-			put(dst, &off, ":", 1);
-			put_string(dst, &off, v);
-			put(dst, &off, ",", 1);
-		}
-		n = snprintf(num, sizeof(num), "\"t\":%lld}",
-		    (long long)set->v[i]->created);
-		put(dst, &off, num, (size_t)n);
-	}
-	put(dst, &off, "]", 1);
-	return off;
+	*d++ = '"';
+	return d;
 }
 
 /* The plaintext, malloc'd and NUL-terminated (json_text_free), or NULL. */
 static char *
 logins_encode(const struct oa_logins *set)
 {
-	size_t n = logins_put(set, NULL);
-	char *txt;
+	/* ,{ } ] and "t": with a 64-bit number's digits and sign. */
+	size_t cap = 2, i, k;
+	char *txt, *d, num[24], *nd;
+	unsigned long long v;
+	long long t;
 
-	if ((txt = malloc(n + 1)) == NULL)
+	for (i = 0; i < set->n; i++) {
+		cap += 2 + 1 + sizeof("\"t\":") + sizeof(num);
+		for (k = 0; k < NFIELDS; k++) {
+			const char *val = cfield(set->v[i], k);
+
+			if (val != NULL)
+				cap += 2 + strlen(fields[k].key) + 1 + 2 +
+				    6 * strlen(val) + 1;
+		}
+	}
+	if ((txt = malloc(cap)) == NULL)
 		return NULL;
-	logins_put(set, txt);
-	txt[n] = '\0';
+	d = txt;
+	*d++ = '[';
+	for (i = 0; i < set->n; i++) {
+		if (i > 0)
+			*d++ = ',';
+		*d++ = '{';
+		for (k = 0; k < NFIELDS; k++) {
+			const char *val = cfield(set->v[i], k);
+
+			if (val == NULL)
+				continue;
+			d = put_string(d, fields[k].key);
+			*d++ = ':';
+			d = put_string(d, val);
+			*d++ = ',';
+		}
+		memcpy(d, "\"t\":", 4);
+		d += 4;
+		/* As %lld: the digits, a minus sign first when negative. */
+		t = (long long)set->v[i]->created;
+		v = t < 0 ? 0ULL - (unsigned long long)t :
+		    (unsigned long long)t;
+		nd = num + sizeof(num);
+		do {
+			*--nd = (char)('0' + v % 10);
+			v /= 10;
+		} while (v != 0);
+		if (t < 0)
+			*--nd = '-';
+		memcpy(d, nd, (size_t)(num + sizeof(num) - nd));
+		d += num + sizeof(num) - nd;
+		*d++ = '}';
+	}
+	*d++ = ']';
+	*d = '\0';
 	return txt;
 }
 
@@ -904,8 +1025,9 @@ oa_logins_cookie(const uint8_t key[32], const char *issuer,
 	 * read once. */
 	if (issuer_scope(issuer, &scope, &path) != 0)
 		goto out;
-	snprintf(name, sizeof(name), "%s%s", scope_prefix(scope),
-	    OA_LOGIN_COOKIE);
+	memcpy(name, scope_prefix(scope), strlen(scope_prefix(scope)));
+	memcpy(name + strlen(scope_prefix(scope)), OA_LOGIN_COOKIE,
+	    sizeof(OA_LOGIN_COOKIE));
 	if ((val = oa_logins_seal(key, name, set, now)) == NULL)
 		goto out;
 	if (!valid_value(val)) {

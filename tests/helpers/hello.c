@@ -9,8 +9,17 @@
  * FastCGI (a socket on fd 0) and as plain CGI (one request from the
  * environment, response on stdout). It sends a Content-Length, as a
  * careful program does, so the server needs no chunked encoding.
+ *
+ * With HELLO_CLOSE=early in its environment it ends each connection the
+ * way lib/cgi.c's close_at_once() does (the request's input read to its
+ * end, nothing unread on the socket: a plain close() instead of libfcgi's
+ * lingering close), so that bench/ can also show ownauth's programs
+ * against a hello-world that closes as they do.
  */
+#include <sys/ioctl.h>
+
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <fcgiapp.h>
@@ -22,10 +31,30 @@ static const char response[] =
     "\r\n"
     "hello\n";
 
+/* lib/cgi.c's close_at_once(), restated here: this program links
+ * nothing but libfcgi. */
+static void
+close_early(FCGX_Request *req)
+{
+	char trash[1024];
+	int unread;
+
+	if (req->keepConnection || req->ipcFd < 0)
+		return;
+	while (FCGX_GetStr(trash, (int)sizeof(trash), req->in) > 0)
+		continue;
+	if (FCGX_HasSeenEOF(req->in) != EOF || FCGX_GetError(req->in) != 0 ||
+	    ioctl(req->ipcFd, FIONREAD, &unread) == -1 || unread != 0)
+		return;
+	FCGX_Detach(req);
+}
+
 int
 main(void)
 {
 	FCGX_Request req;
+	const char *mode = getenv("HELLO_CLOSE");
+	int early = mode != NULL && strcmp(mode, "early") == 0;
 
 	if (FCGX_IsCGI()) {
 		/* Plain CGI: one request, answered on stdout. */
@@ -38,6 +67,8 @@ main(void)
 		return 1;
 	while (FCGX_Accept_r(&req) >= 0) {
 		FCGX_PutStr(response, (int)(sizeof(response) - 1), req.out);
+		if (early)
+			close_early(&req);
 		FCGX_Finish_r(&req);
 	}
 	return 0;

@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -33,6 +34,7 @@ static char tmpdir[] = "/tmp/oa-test-cgi-XXXXXX";
 struct answer {
 	int status;
 	const char *body;
+	const char *hname, *hvalue;   /* a header to add, or NULL */
 };
 
 /* The variable as getenv and FCGX_GetParam see it, with cgi.c's
@@ -107,6 +109,9 @@ handler(struct oa_cgi *c, void *arg)
 		return -1;
 	if (oa_cgi_header(c, "X-Test", "1") != 0)
 		return -1;
+	/* A refused header fails the request: the fixed 500. */
+	if (a->hname != NULL)
+		oa_cgi_header(c, a->hname, a->hvalue);
 	if (a->body != NULL)
 		return oa_cgi_printf(c, "%s", a->body);
 	return oa_cgi_printf(c, "%s", bad[0] ? bad : "ok");
@@ -161,7 +166,7 @@ body_of(const char *out)
 static void
 test_env(void)
 {
-	static const struct answer check = { 200, NULL };
+	static const struct answer check = { 200, NULL, NULL, NULL };
 	/* Duplicates (the first wins), names that are prefixes of others
 	 * or extend them, entries without '=', other case. */
 	static char *const env1[] = {
@@ -212,17 +217,105 @@ test_env(void)
 	}
 }
 
+/* RFC 9110 §5.6.2 tchar. */
+static int
+is_tchar(int b)
+{
+	return (b >= '0' && b <= '9') || (b >= 'A' && b <= 'Z') ||
+	    (b >= 'a' && b <= 'z') || (b != 0 && strchr("!#$%&'*+-.^_`|~", b));
+}
+
+/*
+ * oa_cgi_header: every byte value in a name (only tchar) and in a value
+ * (no control byte but HTAB: no response splitting); the names cgi.c
+ * writes itself refused in any case; a Content-Type of the handler's
+ * replaces the default.
+ */
+static void
+test_headers(void)
+{
+	static char *const get[] = { "REQUEST_METHOD=GET", NULL };
+	struct answer a = { 200, "x", NULL, NULL };
+	char out[8192], name[8], value[8], want[64];
+	int b, bad_names = 0, bad_values = 0;
+	size_t i;
+	static const char *const refused[] = {
+		"Status", "status", "STATUS", "Content-Length",
+		"content-length", "CONTENT-LENGTH", "", "X Y", "X:Y",
+		"Set-Cookie:", "X\r\nY",
+	};
+
+	for (b = 1; b < 256; b++) {
+		snprintf(name, sizeof(name), "X%cY", b);
+		a.hname = name;
+		a.hvalue = "v";
+		if (run(get, &a, out, sizeof(out)) != 0) {
+			bad_names++;
+			continue;
+		}
+		snprintf(want, sizeof(want), "\r\nX%cY: v\r\n", b);
+		if (is_tchar(b) ? strncmp(out, "Status: 200 ", 12) != 0 ||
+		    strstr(out, want) == NULL :
+		    strncmp(out, "Status: 500 ", 12) != 0 ||
+		    strstr(out, "X-Test") != NULL) {
+			fprintf(stderr, "name byte 0x%02x: %.60s\n", b, out);
+			bad_names++;
+		}
+		snprintf(value, sizeof(value), "a%cb", b);
+		a.hname = "X-V";
+		a.hvalue = value;
+		if (run(get, &a, out, sizeof(out)) != 0) {
+			bad_values++;
+			continue;
+		}
+		snprintf(want, sizeof(want), "\r\nX-V: a%cb\r\n", b);
+		if ((b >= 0x20 && b != 0x7f) || b == '\t' ?
+		    strncmp(out, "Status: 200 ", 12) != 0 ||
+		    strstr(out, want) == NULL :
+		    strncmp(out, "Status: 500 ", 12) != 0 ||
+		    strstr(out, "X-V") != NULL) {
+			fprintf(stderr, "value byte 0x%02x: %.60s\n", b, out);
+			bad_values++;
+		}
+	}
+	CHECK(bad_names == 0);
+	CHECK(bad_values == 0);
+	for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		a.hname = refused[i];
+		a.hvalue = "1";
+		CHECK(run(get, &a, out, sizeof(out)) == 0 &&
+		    strcmp(out, "Status: 500 Internal Server Error\r\n"
+		    "Content-Type: text/plain; charset=utf-8\r\n"
+		    "Cache-Control: no-store\r\n"
+		    "Content-Length: 22\r\n\r\nInternal Server Error\n") == 0);
+	}
+	/* The handler's Content-Type, in any case, replaces the default;
+	 * names that only start like cgi.c's own are not refused. */
+	a.hname = "content-TYPE";
+	a.hvalue = "application/json";
+	CHECK(run(get, &a, out, sizeof(out)) == 0 &&
+	    strcmp(out, "Status: 200 OK\r\nX-Test: 1\r\n"
+	    "content-TYPE: application/json\r\n"
+	    "Content-Length: 1\r\n\r\nx") == 0);
+	a.hname = "Statuses";
+	CHECK(run(get, &a, out, sizeof(out)) == 0 &&
+	    strstr(out, "\r\nStatuses: application/json\r\n") != NULL);
+	a.hname = "Content-Lengths";
+	CHECK(run(get, &a, out, sizeof(out)) == 0 &&
+	    strstr(out, "\r\nContent-Lengths: application/json\r\n") != NULL);
+}
+
 static void
 test_response(void)
 {
 	static char *const get[] = { "REQUEST_METHOD=GET", NULL };
 	static char *const head[] = { "REQUEST_METHOD=HEAD", NULL };
-	static const struct answer hello = { 200, "hello" };
-	static const struct answer none = { 204, "dropped" };
-	static const struct answer nm = { 304, "dropped" };
-	static const struct answer fail = { 99, NULL };
+	static const struct answer hello = { 200, "hello", NULL, NULL };
+	static const struct answer none = { 204, "dropped", NULL, NULL };
+	static const struct answer nm = { 304, "dropped", NULL, NULL };
+	static const struct answer fail = { 99, NULL, NULL, NULL };
 	char out[300000], *big;
-	struct answer large = { 200, NULL };
+	struct answer large = { 200, NULL, NULL, NULL };
 	size_t n = 200000, k;
 
 	CHECK(run(get, &hello, out, sizeof(out)) == 0);
@@ -268,6 +361,7 @@ main(void)
 	}
 	test_env();
 	test_response();
+	test_headers();
 	rmdir(tmpdir);
 	return t_done("cgi");
 }

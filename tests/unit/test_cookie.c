@@ -2,10 +2,12 @@
  * test_cookie.c - sealed cookies, Set-Cookie values and the in-flight
  * login cookie (lib/cookie.c).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <cJSON.h>
+#include <openssl/evp.h>
 
 #include "ownauth.h"
 #include "t.h"
@@ -50,6 +52,90 @@ tamper(const char *v, size_t i, uint8_t mask)
 	out = oa_b64url_encode(raw, len);
 	free(raw);
 	return out;
+}
+
+/*
+ * Opens a sealed value with a context of its own (not cookie.c's): the
+ * layout version || nonce[12] || AES-256-GCM(be64 time || data) || tag,
+ * the AAD version || name. 1 when it opens to time t and data msg.
+ */
+static int
+open_independently(const uint8_t *k, const char *name, const char *v,
+    time_t t, const char *msg)
+{
+	EVP_CIPHER_CTX *ctx;
+	uint8_t *raw = NULL, pt[512];
+	size_t len = 0, ct, i;
+	int n, ok = 0;
+	int64_t when = 0;
+
+	if (oa_b64url_decode(v, strlen(v), &raw, &len) != 0 ||
+	    len < 1 + 12 + 8 + 16 || len - 1 - 12 - 16 > sizeof(pt)) {
+		free(raw);
+		return 0;
+	}
+	ct = len - 1 - 12 - 16;
+	if ((ctx = EVP_CIPHER_CTX_new()) != NULL &&
+	    EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, k, raw + 1) == 1 &&
+	    EVP_DecryptUpdate(ctx, NULL, &n, raw, 1) == 1 &&
+	    EVP_DecryptUpdate(ctx, NULL, &n, (const uint8_t *)name,
+	    (int)strlen(name)) == 1 &&
+	    EVP_DecryptUpdate(ctx, pt, &n, raw + 13, (int)ct) == 1 &&
+	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, 16,
+	    raw + len - 16) == 1 &&
+	    EVP_DecryptFinal_ex(ctx, pt + n, &n) == 1) {
+		for (i = 0; i < 8; i++)
+			when = when << 8 | pt[i];
+		ok = when == (int64_t)t && ct - 8 == strlen(msg) &&
+		    memcmp(pt + 8, msg, ct - 8) == 0;
+	}
+	EVP_CIPHER_CTX_free(ctx);
+	free(raw);
+	return ok;
+}
+
+/*
+ * cookie.c keeps its GCM contexts from one call to the next: every seal
+ * must still be under the key it was given (also when the caller's key
+ * buffer changes in place, as a reloaded key ring may) with a fresh
+ * nonce, and a failed open must not spoil the next one.
+ */
+static void
+test_key_switch(void)
+{
+	uint8_t k[32];
+	char *v[6] = { NULL };
+	char msg[32];
+	size_t i;
+
+	memcpy(k, key, sizeof(k));
+	for (i = 0; i < 6; i++) {
+		/* key, key2, key, key2... and in place: k flips each time. */
+		const uint8_t *use = i % 3 == 0 ? key : i % 3 == 1 ? key2 : k;
+		snprintf(msg, sizeof(msg), "message %zu", i);
+		if (i % 3 == 2)
+			k[i] ^= 0x5a;
+		v[i] = oa_cookie_seal(use, "login", msg, strlen(msg), T0 + i);
+		CHECK(v[i] != NULL);
+		if (v[i] == NULL)
+			continue;
+		CHECK(open_independently(use, "login", v[i], T0 + (time_t)i,
+		    msg));
+		CHECK(!open_independently(use == key ? key2 : key, "login",
+		    v[i], T0 + (time_t)i, msg));
+		/* A wrong key first, then the right one. */
+		CHECK(open_str(use == key ? key2 : key, "login", v[i], T0,
+		    600, NULL) == OA_SEAL_BAD_TAG);
+		CHECK(open_str(use, "login", v[i], T0, 600, NULL) ==
+		    OA_SEAL_OK);
+		if (i > 0 && v[i - 1] != NULL)
+			CHECK(strncmp(v[i], v[i - 1], 17) != 0);
+	}
+	/* The in-place key of the last round no longer opens the third. */
+	CHECK(v[2] != NULL && open_str(k, "login", v[2], T0, 600, NULL) ==
+	    OA_SEAL_BAD_TAG);
+	for (i = 0; i < 6; i++)
+		free(v[i]);
 }
 
 static void
@@ -795,6 +881,7 @@ main(void)
 	}
 	key2[31] ^= 1;
 	test_seal();
+	test_key_switch();
 	test_headers();
 	test_logins();
 	test_login_dup();
