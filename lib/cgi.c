@@ -28,6 +28,7 @@
 #include <openssl/crypto.h>
 
 #include "ownauth.h"
+#include "bytes_int.h"
 
 /* A growable byte buffer. */
 struct buf {
@@ -371,12 +372,34 @@ value_byte_ok(unsigned char b)
 	return (b >= 0x20 || b == '\t') && b != 0x7f;
 }
 
+/* 1 when every byte of v (len bytes) may be in a header value. Eight
+ * bytes at a time; a word with a control byte in it (a HTAB perhaps) is
+ * looked at byte by byte. */
+static int
+value_ok(const char *v, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)v;
+	size_t i = 0, k;
+	uint64_t w;
+
+	for (; i + 8 <= len; i += 8) {
+		w = oa_word(p + i);
+		if (oa_any_below(w, 0x20) | oa_any_equal(w, 0x7f))
+			for (k = i; k < i + 8; k++)
+				if (!value_byte_ok(p[k]))
+					return 0;
+	}
+	for (; i < len; i++)
+		if (!value_byte_ok(p[i]))
+			return 0;
+	return 1;
+}
+
 int
 oa_cgi_header(struct oa_cgi *c, const char *name, const char *value)
 {
 	struct oa_cgi_priv *p = c->priv;
-	const unsigned char *v;
-	size_t nlen;
+	size_t nlen, vlen;
 
 	if (name == NULL || value == NULL || (nlen = token_len(name)) == 0 ||
 	    name_is(name, nlen, "Status") ||
@@ -385,16 +408,15 @@ oa_cgi_header(struct oa_cgi *c, const char *name, const char *value)
 		    name != NULL && token_len(name) != 0 ? name : "(invalid)");
 		goto fail;
 	}
-	for (v = (const unsigned char *)value; *v != '\0'; v++)
-		if (!value_byte_ok(*v)) {
-			oa_log(OA_LOG_ERROR, "oa_cgi_header: control byte in "
-			    "the value of %s refused", name);
-			goto fail;
-		}
+	vlen = strlen(value);
+	if (!value_ok(value, vlen)) {
+		oa_log(OA_LOG_ERROR, "oa_cgi_header: control byte in the "
+		    "value of %s refused", name);
+		goto fail;
+	}
 	if (buf_add(&p->head, name, nlen) == -1 ||
 	    buf_add(&p->head, ": ", 2) == -1 ||
-	    buf_add(&p->head, value, (size_t)(v -
-	    (const unsigned char *)value)) == -1 ||
+	    buf_add(&p->head, value, vlen) == -1 ||
 	    buf_add(&p->head, "\r\n", 2) == -1) {
 		oa_log(OA_LOG_ERROR, "oa_cgi_header: out of memory");
 		goto fail;

@@ -22,6 +22,7 @@
 #include <openssl/evp.h>
 
 #include "ownauth.h"
+#include "bytes_int.h"
 
 #define NONCE_LEN 12
 #define TAG_LEN 16
@@ -380,11 +381,21 @@ static const uint64_t cookie_octets[2] = {
 static int
 valid_value(const char *v)
 {
-	size_t i, len = strlen(v);
-	uint64_t ok = 1;
+	const unsigned char *p = (const unsigned char *)v;
+	size_t i = 0, len = strlen(v);
+	uint64_t ok = 1, w;
 
-	for (i = 0; i < len; i++) {
-		unsigned c = (unsigned char)v[i];
+	/* Eight bytes at a time: none below 0x21 or above 0x7e, none of
+	 * " , ; \ (the same set as cookie_octets). */
+	for (; i + 8 <= len; i += 8) {
+		w = oa_word(p + i);
+		if (oa_any_below(w, 0x21) | oa_any_above(w, 0x7e) |
+		    oa_any_equal(w, '"') | oa_any_equal(w, ',') |
+		    oa_any_equal(w, ';') | oa_any_equal(w, '\\'))
+			return 0;
+	}
+	for (; i < len; i++) {
+		unsigned c = p[i];
 		/* Bytes >= 0x80 look at word 0 or 1 but are refused by
 		 * the (c < 0x80) factor. */
 		ok &= (cookie_octets[(c >> 6) & 1] >> (c & 63)) &

@@ -138,6 +138,40 @@ test_key_switch(void)
 		free(v[i]);
 }
 
+/* RFC 6265 §4.1.1 cookie-octet. */
+static int
+cookie_octet(int b)
+{
+	return b == 0x21 || (b >= 0x23 && b <= 0x2b) ||
+	    (b >= 0x2d && b <= 0x3a) || (b >= 0x3c && b <= 0x5b) ||
+	    (b >= 0x5d && b <= 0x7e);
+}
+
+/* Every byte value at every position of values of 1 to 24 bytes (the
+ * check goes eight bytes at a time, the rest one by one): a value is
+ * taken exactly when all its bytes are cookie-octets. */
+static void
+test_value_bytes(void)
+{
+	char v[25], *s;
+	size_t len, pos;
+	int b, wrong = 0;
+
+	for (len = 1; len <= 24; len++)
+		for (pos = 0; pos < len; pos++)
+			for (b = 1; b < 256; b++) {
+				memset(v, 'A' + (int)(len % 26), len);
+				v[len] = '\0';
+				v[pos] = (char)b;
+				s = oa_cookie_header("https://a.example",
+				    OA_LOGIN_COOKIE, v, 1, OA_SAMESITE_LAX);
+				if ((s != NULL) != cookie_octet(b))
+					wrong++;
+				free(s);
+			}
+	CHECK(wrong == 0);
+}
+
 static void
 test_seal(void)
 {
@@ -375,6 +409,7 @@ test_headers(void)
 	          OA_SAMESITE_LAX) == NULL);
 	CHECK(oa_cookie_header("https://a.example", OA_LOGIN_COOKIE, "x", -1,
 	          OA_SAMESITE_LAX) == NULL);
+	test_value_bytes();
 	CHECK(oa_cookie_header("https://a.example", OA_LOGIN_COOKIE, NULL, 1,
 	          OA_SAMESITE_LAX) == NULL);
 	CHECK(oa_cookie_header("https://a.example/x;y", OA_LOGIN_COOKIE, "x", 1,
