@@ -31,6 +31,15 @@ static const char response[] =
     "\r\n"
     "hello\n";
 
+/* The same size, another word: bench/ checks that its requests reach the
+ * early-closing worker. */
+static const char response_early[] =
+    "Status: 200 OK\r\n"
+    "Content-Type: text/plain\r\n"
+    "Content-Length: 6\r\n"
+    "\r\n"
+    "early\n";
+
 /* lib/cgi.c's close_at_once(), restated here: this program links
  * nothing but libfcgi. */
 static void
@@ -66,9 +75,13 @@ main(void)
 	if (FCGX_Init() != 0 || FCGX_InitRequest(&req, 0, 0) != 0)
 		return 1;
 	while (FCGX_Accept_r(&req) >= 0) {
-		FCGX_PutStr(response, (int)(sizeof(response) - 1), req.out);
-		if (early)
+		if (early) {
+			FCGX_PutStr(response_early,
+			    (int)(sizeof(response_early) - 1), req.out);
 			close_early(&req);
+		} else
+			FCGX_PutStr(response, (int)(sizeof(response) - 1),
+			    req.out);
 		FCGX_Finish_r(&req);
 	}
 	return 0;
