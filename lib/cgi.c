@@ -36,9 +36,9 @@ struct buf {
 	size_t len, cap;
 };
 
-/* At most this much unread request body is read and dropped at the end
- * of a request so that the connection can be closed at once (see
- * close_at_once); beyond it libfcgi's lingering close does the work. */
+/* At most this much input is read and dropped at the end of a request
+ * so that the connection can be closed at once (see close_at_once);
+ * beyond it libfcgi's lingering close does the work. */
 #define DRAIN_MAX (64 * 1024)
 
 /* Buffers larger than this are given back after each request, so that
@@ -619,9 +619,13 @@ response_send(struct oa_cgi *c)
 }
 
 /* Runs the handler on the current request and writes its response. */
-static void
+/* Answers one request. Returns 1 when the request had no body or the
+ * handler read all of it, else 0. */
+static int
 serve(struct oa_cgi *c, int (*handler)(struct oa_cgi *, void *), void *arg)
 {
+	int body_done;
+
 	request_setup(c);
 	oa_cgi_reset(c);
 	if (handler(c, arg) != 0 || c->priv->failed)
@@ -631,7 +635,11 @@ serve(struct oa_cgi *c, int (*handler)(struct oa_cgi *, void *), void *arg)
 		set_internal_error(c);
 		response_send(c);
 	}
+	body_done = c->content_length == -1 || c->content_length == 0 ||
+	    (c->priv->in_read && c->content_length > 0 &&
+	    c->priv->in_len == (size_t)c->content_length);
 	request_clear(c);
+	return body_done;
 }
 
 /*
@@ -647,15 +655,22 @@ serve(struct oa_cgi *c, int (*handler)(struct oa_cgi *, void *), void *arg)
  * (FCGX_Free then skips the shutdown). A connection the web server keeps
  * open (FCGI_KEEP_CONN) is never closed here. The fields read are
  * FCGX_Request's own (fcgiapp.h), read only.
+ *
+ * Only a request without a body, or whose body the handler read whole,
+ * is ended this way: what is left to read then is the empty FCGI_STDIN
+ * record, which the web server sends with the request, whatever its
+ * client does. A body left unread (a 413 before reading a byte) may
+ * still be arriving from a slow client; libfcgi's close sends the
+ * response first and then reads the rest.
  */
 static void
-close_at_once(FCGX_Request *req)
+close_at_once(FCGX_Request *req, int body_done)
 {
 	char trash[1024];
 	size_t dropped = 0;
 	int n, unread;
 
-	if (req->keepConnection || req->ipcFd < 0)
+	if (!body_done || req->keepConnection || req->ipcFd < 0)
 		return;
 	while (dropped < DRAIN_MAX &&
 	    (n = FCGX_GetStr(trash, (int)sizeof(trash), req->in)) > 0)
@@ -759,8 +774,7 @@ oa_cgi_main(int (*handler)(struct oa_cgi *c, void *arg), void *arg)
 				continue;
 			break;
 		}
-		serve(&c, handler, arg);
-		close_at_once(&req);
+		close_at_once(&req, serve(&c, handler, arg));
 		FCGX_Finish_r(&req);
 	}
 	FCGX_Free(&req, 1);
