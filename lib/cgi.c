@@ -326,25 +326,18 @@ oa_cgi_status(struct oa_cgi *c, int code)
 	return 0;
 }
 
-/* RFC 9110 §5.6.2: tchar = "!" / "#" / "$" / "%" / "&" / "'" / "*" /
- * "+" / "-" / "." / "^" / "_" / "`" / "|" / "~" / DIGIT / ALPHA. */
-static const uint8_t tchar[256] = {
-	['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1,
-	['*'] = 1, ['+'] = 1, ['-'] = 1, ['.'] = 1, ['^'] = 1, ['_'] = 1,
-	['`'] = 1, ['|'] = 1, ['~'] = 1,
-	['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1,
-	['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1,
-	['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1,
-	['G'] = 1, ['H'] = 1, ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1,
-	['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1,
-	['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1,
-	['Y'] = 1, ['Z'] = 1,
-	['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1,
-	['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1,
-	['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1,
-	['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1,
-	['y'] = 1, ['z'] = 1,
+/* RFC 9110 §5.6.2 tchar ("!" "#" "$" "%" "&" "'" "*" "+" "-" "." "^"
+ * "_" "`" "|" "~" DIGIT ALPHA) as a bitmap of 0x00-0x3f and 0x40-0x7f. */
+static const uint64_t tchar_bits[2] = {
+	0x03ff6cfa00000000ULL,
+	0x57ffffffc7fffffeULL,
 };
+
+static int
+is_tchar(unsigned char b)
+{
+	return b < 0x80 && (tchar_bits[b >> 6] >> (b & 63) & 1);
+}
 
 /* The length of s when it is a token (1*tchar), else 0. */
 static size_t
@@ -352,7 +345,7 @@ token_len(const char *s)
 {
 	size_t n;
 
-	for (n = 0; tchar[(unsigned char)s[n]]; n++)
+	for (n = 0; is_tchar((unsigned char)s[n]); n++)
 		continue;
 	return s[n] == '\0' ? n : 0;
 }
@@ -618,9 +611,9 @@ response_send(struct oa_cgi *c)
 	return 0;
 }
 
-/* Runs the handler on the current request and writes its response. */
-/* Answers one request. Returns 1 when the request had no body or the
- * handler read all of it, else 0. */
+/* Runs the handler on the current request and writes its response.
+ * Returns 1 when the request had no body or the handler read all of it,
+ * else 0. */
 static int
 serve(struct oa_cgi *c, int (*handler)(struct oa_cgi *, void *), void *arg)
 {
